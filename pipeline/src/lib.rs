@@ -1,0 +1,2 @@
+//! The headless workbench engine: everything the desktop app and the `mote` CLI do, as functions.
+pub mod link;

@@ -1,0 +1,1 @@
+//! Data-forwarder mode (to be written).
