@@ -8,8 +8,9 @@ use crate::Message;
 pub const CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
 /// Bytes of CRC after the payload.
 pub const CRC_LEN: usize = 4;
-/// Largest postcard payload a board must accept (a full `SampleBatch` fits).
-pub const MAX_PAYLOAD: usize = 512;
+/// Largest postcard payload a board must accept: a full `SampleBatch` with every counter at its
+/// largest (tag 1 + stream 1 + seq 5 + first_sample 10 + t0_us 10 + dt_us 4 + length 2 + 480).
+pub const MAX_PAYLOAD: usize = 513;
 /// Largest encoded frame for [`MAX_PAYLOAD`], delimiter included.
 pub const MAX_FRAME: usize = max_frame_len(MAX_PAYLOAD);
 
@@ -160,9 +161,12 @@ impl<const N: usize> FrameDecoder<N> {
     /// ```
     /// # use mote_wire::*;
     /// let mut decoder = FrameDecoder::<MAX_FRAME>::new();
-    /// let mut input: &[u8] = &[0x02, 0x02, 0x01, 0x01, 0x05, 0x59, 0x5c, 0xca, 0x16, 0x00];
+    /// // `Hello { protocol_version: 1 }`, arriving in two pieces.
+    /// let frame = [0x01, 0x06, 0x01, 0x69, 0x22, 0xde, 0x36, 0x00];
+    /// assert!(matches!(decoder.feed(&frame[..3]), Decoded::NeedMore));
+    /// let mut input = &frame[3..];
     /// while let Decoded::Frame { result, remaining } = decoder.feed(input) {
-    ///     println!("{result:?}");
+    ///     assert_eq!(result, Ok(Message::Hello(Hello { protocol_version: 1 })));
     ///     input = remaining;
     /// }
     /// ```

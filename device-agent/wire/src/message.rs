@@ -151,15 +151,21 @@ pub struct DeviceInfo<'a> {
     pub capabilities: Capabilities,
 }
 
-/// One sensor: its axes, unit, the rates it samples at, and the physical value of one count.
+/// One sensor: its axes and the rates it samples at. Axes carry their own unit and scale
+/// because one sensor may mix quantities (a 6-axis IMU reads m/s² and °/s in one burst).
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct SensorInfo<'a> {
     pub name: &'a str,
     #[serde(borrow)]
-    pub axes: Vec<&'a str, MAX_AXES>,
-    pub unit: &'a str,
+    pub axes: Vec<AxisInfo<'a>, MAX_AXES>,
     pub rates_hz: Vec<u32, MAX_RATES>,
-    /// `physical value = raw i16 × scale` (e.g. m/s² per count).
+}
+
+/// One axis of a sensor: `physical value = raw i16 × scale`, in `unit`.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq)]
+pub struct AxisInfo<'a> {
+    pub name: &'a str,
+    pub unit: &'a str,
     pub scale: f32,
 }
 

@@ -1,0 +1,87 @@
+//! Shared pieces of the end-to-end tests: starting a real `mote-sim` process and finding the
+//! workspace's binaries.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A binary built by this workspace (`cargo test --workspace` builds them all).
+pub fn workspace_binary(name: &str) -> PathBuf {
+    let mut dir = std::env::current_exe().expect("test binary path");
+    dir.pop();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let path = dir.join(name);
+    assert!(path.exists(), "{} is not built; run `cargo test --workspace`", path.display());
+    path
+}
+
+/// A virtual board running as its own process; killed when dropped.
+pub struct SimProcess {
+    child: Child,
+    pub ready: serde_json::Value,
+    pub dir: tempfile::TempDir,
+}
+
+impl SimProcess {
+    /// Starts `mote-sim` with `args` (plus a private flash file) and waits for its ready line.
+    pub fn start(args: &[&str]) -> SimProcess {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let flash = dir.path().join("flash.bin");
+        Self::start_in(dir, &flash, args)
+    }
+
+    /// Like [`SimProcess::start`], keeping model slots in `flash`.
+    pub fn start_in(dir: tempfile::TempDir, flash: &std::path::Path, args: &[&str]) -> SimProcess {
+        let mut child = Command::new(workspace_binary("mote-sim"))
+            .args(args)
+            .arg("--flash")
+            .arg(flash)
+            .arg("--json")
+            .env("MOTE_RUNTIME_DIR", dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("mote-sim starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = sender.send(line);
+        });
+        let line = receiver.recv_timeout(Duration::from_secs(20)).expect("mote-sim prints its ready line");
+        let ready = serde_json::from_str(&line).unwrap_or_else(|e| panic!("ready line {line:?}: {e}"));
+        SimProcess { child, ready, dir }
+    }
+
+    pub fn path(&self) -> String {
+        self.ready["path"].as_str().expect("a PTY path").to_string()
+    }
+
+    /// Pulls the cable: kills the process, which closes its end of the PTY.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Waits for the process to end by itself.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for SimProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
