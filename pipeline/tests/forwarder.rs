@@ -67,6 +67,8 @@ impl FakeBoard {
                     }
                 }
                 AfterScript::Disconnect => {
+                    // Closing the master hangs up the slave: Linux discards what the forwarder
+                    // has not read yet, so give it a moment to read everything first.
                     std::thread::sleep(Duration::from_millis(300));
                     drop(master);
                 }

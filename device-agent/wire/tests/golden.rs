@@ -22,6 +22,9 @@
 //!   (five bytes, then the end), then the delimiter `00`. `ModelChunk`'s bytes `00 01 fe ff`
 //!   show zeros inside a payload; `Ping`'s body has none, so it is one block `0b` + 10 bytes.
 
+mod common;
+
+use common::frame_of_payload;
 use mote_wire::*;
 
 /// One frozen frame. Hex strings ignore whitespace.
@@ -93,15 +96,18 @@ fn cases() -> Vec<Golden> {
                         | Capabilities::SIM_CONTROL,
                 ),
             }),
-            // tag, version, "virtual", "0.1.0", "sim-1",
-            // 1 sensor: "imu", 2 axes ("ax" "m/s2" 0.001, "gz" "deg/s" 0.0625), rates 50 100 16000,
-            // max_frame 300, 2 slots (0 65536 Valid{1000, 0xcbf43926} true, 1 65536 Empty false),
-            // capabilities 0x17
+            // One row each: tag, version, "virtual", "0.1.0", "sim-1" | 1 sensor, "imu", 2 axes |
+            // "ax", "m/s2", 0.001 | "gz", "deg/s", 0.0625 | 3 rates: 50, 100, 16000 |
+            // max_frame 300 | 2 slots; slot 0, capacity 65536, Valid { 1000, 0xcbf43926 }, active |
+            // slot 1, capacity 65536, Empty, not active | capabilities 0x17
             payload: "01 01 07 76 69 72 74 75 61 6c 05 30 2e 31 2e 30 05 73 69 6d 2d 31 \
-                      01 03 69 6d 75 02 02 61 78 04 6d 2f 73 32 6f 12 83 3a 02 67 7a 05 64 65 67 2f 73 00 00 80 3d \
+                      01 03 69 6d 75 02 \
+                      02 61 78 04 6d 2f 73 32 6f 12 83 3a \
+                      02 67 7a 05 64 65 67 2f 73 00 00 80 3d \
                       03 32 64 80 7d \
                       ac 02 \
-                      02 00 80 80 04 02 e8 07 a6 f2 d0 df 0c 01 01 80 80 04 00 00 \
+                      02 00 80 80 04 02 e8 07 a6 f2 d0 df 0c 01 \
+                      01 80 80 04 00 00 \
                       17",
             frame: "32 01 01 07 76 69 72 74 75 61 6c 05 30 2e 31 2e \
                     30 05 73 69 6d 2d 31 01 03 69 6d 75 02 02 61 78 \
@@ -460,17 +466,6 @@ fn first_result<'buf, const N: usize>(
         Decoded::Frame { result, .. } => result,
         Decoded::NeedMore => panic!("no frame in {stream:02x?}"),
     }
-}
-
-/// Frames any payload, readable or not, the way `encode_frame` does.
-fn frame_of_payload(payload: &[u8]) -> Vec<u8> {
-    let mut body = payload.to_vec();
-    body.extend_from_slice(&CRC.checksum(payload).to_le_bytes());
-    let mut frame = vec![0u8; cobs::max_encoding_length(body.len()) + 1];
-    let len = cobs::try_encode(&body, &mut frame).unwrap();
-    frame.truncate(len);
-    frame.push(0);
-    frame
 }
 
 /// Lowercase hex, bytes separated by single spaces.

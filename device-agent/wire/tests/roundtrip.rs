@@ -5,8 +5,11 @@
 //! The strategies leak the strings and byte slices they make so that they can yield
 //! `Message<'static>`; a whole run leaks a few MiB at most.
 
+mod common;
+
 use std::fmt::Debug;
 
+use common::frame_of_payload;
 use mote_wire::*;
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -15,8 +18,8 @@ use proptest::sample::Index;
 /// Variants of `Message`; tag 21 is not a message yet (`golden.rs` checks both).
 const MESSAGE_KINDS: u8 = 21;
 
-/// Room for the largest message the strategies make (a `DeviceInfo` with every list full of
-/// 12-character strings is about 4 KiB).
+/// Room for the largest message the strategies make: a `DeviceInfo` with every list full and
+/// every string 11 four-byte characters long is about 3.6 KiB.
 const BIG: usize = max_frame_len(8192);
 
 // ---------------------------------------------------------------------------------------------
@@ -314,17 +317,6 @@ fn frames_of(messages: &[Message<'_>]) -> Vec<Vec<u8>> {
         .iter()
         .map(|message| encode_frame_vec(message).unwrap())
         .collect()
-}
-
-/// Frames any payload, readable or not, the way `encode_frame` does.
-fn frame_of_payload(payload: &[u8]) -> Vec<u8> {
-    let mut body = payload.to_vec();
-    body.extend_from_slice(&CRC.checksum(payload).to_le_bytes());
-    let mut frame = vec![0u8; cobs::max_encoding_length(body.len()) + 1];
-    let len = cobs::try_encode(&body, &mut frame).unwrap();
-    frame.truncate(len);
-    frame.push(0);
-    frame
 }
 
 /// Decodes a stream that must hold exactly one frame.

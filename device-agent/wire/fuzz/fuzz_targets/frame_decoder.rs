@@ -4,6 +4,11 @@
 //! The first input byte picks where the rest is split, so the fuzzer also explores frames cut at
 //! every point. Besides the oracle, a frame outcome needs a delimiter: there are never more
 //! outcomes than zero bytes.
+//!
+//! Start from the seeds (the golden frames): from an empty corpus libFuzzer seldom gets past the
+//! CRC to a real message. From `device-agent/wire/fuzz`:
+//! `cargo +nightly fuzz run frame_decoder corpus/frame_decoder seeds/frame_decoder`
+//! (create `corpus/frame_decoder` first; results in `docs/benchmarks.md`).
 
 #![no_main]
 

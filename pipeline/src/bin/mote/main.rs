@@ -1,0 +1,75 @@
+//! `mote`: the workbench from the command line — the same functions the desktop app calls,
+//! for scripts and CI.
+
+mod devices;
+mod output;
+mod sim;
+mod stream;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "mote", version, about = "Mote: a local-first TinyML workbench")]
+struct Cli {
+    /// Print results as JSON (for scripts).
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start a virtual board (the device agent on a pseudo-terminal) and keep it running.
+    Sim(sim::SimCommand),
+    /// List serial ports and boards.
+    Devices(devices::DevicesCommand),
+    /// Stream a sensor from a board, showing rate, jitter and losses live.
+    Stream(stream::StreamCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let cancel = cancel_on_ctrl_c();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.command {
+        Command::Sim(command) => sim::run(command, cli.json, &cancel),
+        Command::Devices(command) => runtime.block_on(devices::run(command, cli.json)),
+        Command::Stream(command) => runtime.block_on(stream::run(command, cli.json, &cancel)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            output::print_error(&error, cli.json);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A flag set by the first Ctrl-C; a second Ctrl-C ends the process at once.
+fn cancel_on_ctrl_c() -> Arc<AtomicBool> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = cancel.clone();
+    std::thread::spawn(move || {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+        runtime.block_on(async {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                flag.store(true, Ordering::Relaxed);
+            }
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        });
+    });
+    cancel
+}

@@ -1,0 +1,21 @@
+//! Printing for people and for scripts.
+
+use mote_pipeline::link::LinkError;
+
+/// Prints an error: `error: …` for people, `{"error": {"code", "message"}}` for scripts.
+pub fn print_error(error: &anyhow::Error, json: bool) {
+    let code = error.downcast_ref::<LinkError>().map_or("error", LinkError::code);
+    if json {
+        let value = serde_json::json!({ "error": { "code": code, "message": format!("{error:#}") } });
+        println!("{value}");
+    } else {
+        eprintln!("error: {error:#}");
+    }
+}
+
+pub fn print_json(value: &impl serde::Serialize) {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => println!("{text}"),
+        Err(error) => eprintln!("error: cannot print JSON: {error}"),
+    }
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what Mote needs on Debian 12, idempotently: system packages (only the missing ones),
+# and checks the Rust toolchain. Usage: scripts/install.sh run|test
+set -euo pipefail
+purpose="${1:-run}"
+
+# Host build: serialport/probe-rs link libudev; gcc for crates that build C.
+packages=(build-essential pkg-config libudev-dev)
+if [ "$purpose" = "test" ]; then
+    # Firmware and no_std checks: Debian's Rust 1.96 with its std source (rustup cannot fetch
+    # thumb targets here), the linker rust-lld points to, QEMU for the emulated Cortex-M4 board,
+    # and the ARM GNU tools for C headers and ELF sizes.
+    packages+=(rustc-web cargo-web rust-web-src rust-web-llvm lld-22 qemu-system-arm
+               binutils-arm-none-eabi gcc-arm-none-eabi)
+fi
+
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The host toolchain: rustup's stable (1.95 or newer).
+if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
+    export PATH="$HOME/.cargo/bin:$PATH"
+fi
+if ! command -v rustup >/dev/null 2>&1; then
+    echo "installing rustup (stable toolchain)"
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
+    export PATH="$HOME/.cargo/bin:$PATH"
+fi
+rust_minor=$(rustc --version | sed -E 's/rustc 1\.([0-9]+).*/\1/')
+if [ "$rust_minor" -lt 95 ]; then
+    rustup toolchain install stable --profile minimal
+fi

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what it needs, builds the no_std crates for the boards, checks
+# that the fuzz target builds, then runs every test of the workspace. Usage: scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install.sh test
+export PATH="$HOME/.cargo/bin:$PATH"
+
+started=$(date +%s)
+step() { echo; echo "== $* ($(( $(date +%s) - started )) s)"; }
+
+step "no_std crates for thumbv6m-none-eabi and thumbv7em-none-eabihf"
+scripts/check-nostd.sh
+
+step "the frame-decoder fuzz target builds"
+cargo build --quiet --locked --manifest-path device-agent/wire/fuzz/Cargo.toml \
+    --target-dir "${CARGO_TARGET_DIR:-target}/fuzz"
+
+step "cargo test --workspace"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+cargo test --workspace --locked 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+echo
+echo "finished in $(( $(date +%s) - started )) s"
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "total: %d passed, %d failed\n", p, f }' "$log"
+exit "$status"
