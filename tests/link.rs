@@ -20,7 +20,11 @@ async fn stream_for_ten_seconds(rate_hz: u32) {
     let expected = f64::from(rate_hz) * 10.0;
     let stats = &captured.stats;
     assert_eq!(captured.end, CaptureEnd::Completed);
-    assert!((captured.n_samples() as f64 - expected).abs() <= expected * 0.01, "{} samples", captured.n_samples());
+    assert!(
+        (captured.n_samples() as f64 - expected).abs() <= expected * 0.01,
+        "{} samples",
+        captured.n_samples()
+    );
     assert_eq!((stats.lost_batches, stats.lost_samples), (0, 0), "sequence numbers contiguous");
     assert!(captured.gaps.is_empty());
     assert_eq!(captured.board_samples, Some(stats.samples), "every sample the board took arrived");
@@ -72,8 +76,10 @@ async fn detects_every_corrupt_frame_and_counts_gaps_exactly() {
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
         .collect();
-    let destroyed: Vec<&serde_json::Value> = lost.iter().filter(|entry| entry["lost"] == "SampleBatch").collect();
-    let destroyed_samples: u64 = destroyed.iter().map(|entry| entry["values"].as_u64().unwrap()).sum::<u64>() / 3;
+    let destroyed: Vec<&serde_json::Value> =
+        lost.iter().filter(|entry| entry["lost"] == "SampleBatch").collect();
+    let destroyed_samples: u64 =
+        destroyed.iter().map(|entry| entry["values"].as_u64().unwrap()).sum::<u64>() / 3;
     let destroyed_batches = destroyed.len() as u64;
     assert!(destroyed_batches > 20, "the faults hit enough frames to mean something: {destroyed_batches}");
     assert!(stats.batches > 20, "and enough got through: {}", stats.batches);
@@ -145,8 +151,8 @@ async fn a_board_with_another_protocol_version_is_refused_with_advice() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ports_that_are_not_mote_boards_get_clear_errors() {
-    use std::io::Write;
     use serialport::{SerialPort, TTYPort};
+    use std::io::Write;
 
     // A board printing CSV lines, as a data-forwarder board would.
     let (mut master, slave) = TTYPort::pair().unwrap();

@@ -60,9 +60,7 @@ impl FakeBoard {
             }
             match after_script {
                 AfterScript::HoldUntilStopped => {
-                    while !board_stop.load(Ordering::Relaxed)
-                        && started.elapsed() < BOARD_SAFETY_LIMIT
-                    {
+                    while !board_stop.load(Ordering::Relaxed) && started.elapsed() < BOARD_SAFETY_LIMIT {
                         std::thread::sleep(Duration::from_millis(10));
                     }
                 }
@@ -75,20 +73,13 @@ impl FakeBoard {
             }
             written_line_count
         });
-        Self {
-            stop,
-            thread: Some(thread),
-        }
+        Self { stop, thread: Some(thread) }
     }
 
     /// Stops the board and returns how many lines it wrote.
     fn stop(mut self) -> u64 {
         self.stop.store(true, Ordering::Relaxed);
-        self.thread
-            .take()
-            .expect("board thread")
-            .join()
-            .expect("board thread panicked")
+        self.thread.take().expect("board thread").join().expect("board thread panicked")
     }
 }
 
@@ -112,11 +103,7 @@ fn repeat_line(line: &'static [u8]) -> impl Iterator<Item = Vec<u8>> + Send + 's
 }
 
 fn short_window(sampling_rate_hz: Option<f64>) -> DetectionOptions {
-    DetectionOptions {
-        window: Duration::from_secs(1),
-        sampling_rate_hz,
-        axis_names: None,
-    }
+    DetectionOptions { window: Duration::from_secs(1), sampling_rate_hz, axis_names: None }
 }
 
 fn keep_going(_: &mote_pipeline::link::forwarder::CaptureProgress) -> ControlFlow<()> {
@@ -126,35 +113,19 @@ fn keep_going(_: &mote_pipeline::link::forwarder::CaptureProgress) -> ControlFlo
 #[test]
 fn detects_three_axes_at_62_5_hz() {
     let (master, _slave, mut link) = open_pty();
-    let lines = (0u64..)
-        .map(|line_idx| format!("{line_idx},{},-{line_idx}.5\n", line_idx * 2).into_bytes());
-    let board = FakeBoard::start(
-        master,
-        Duration::from_millis(16),
-        lines,
-        AfterScript::HoldUntilStopped,
-    );
+    let lines = (0u64..).map(|line_idx| format!("{line_idx},{},-{line_idx}.5\n", line_idx * 2).into_bytes());
+    let board = FakeBoard::start(master, Duration::from_millis(16), lines, AfterScript::HoldUntilStopped);
 
-    let stream = link
-        .detect(&DetectionOptions::default())
-        .expect("detection succeeds");
+    let stream = link.detect(&DetectionOptions::default()).expect("detection succeeds");
     assert_eq!(stream.axis_count, 3);
     assert_eq!(stream.axis_names, ["axis0", "axis1", "axis2"]);
     assert_eq!(stream.rate_source, RateSource::Detected);
     let deviation = (stream.sampling_rate_hz - 62.5).abs() / 62.5;
-    assert!(
-        deviation <= 0.02,
-        "detected {} Hz, expected 62.5 Hz ± 2 %",
-        stream.sampling_rate_hz
-    );
+    assert!(deviation <= 0.02, "detected {} Hz, expected 62.5 Hz ± 2 %", stream.sampling_rate_hz);
     assert!(stream.garbage.is_empty(), "{:?}", stream.garbage);
 
     let capture = link
-        .capture(
-            &stream,
-            &CaptureOptions::for_duration(Duration::from_secs(1)),
-            keep_going,
-        )
+        .capture(&stream, &CaptureOptions::for_duration(Duration::from_secs(1)), keep_going)
         .expect("capture succeeds");
     board.stop();
     assert_eq!(capture.report.end, CaptureEnd::DurationElapsed);
@@ -166,59 +137,31 @@ fn detects_three_axes_at_62_5_hz() {
     }
     // Consecutive samples: nothing dropped between them.
     let first_values: Vec<f64> = capture.samples().map(|sample| sample[0]).collect();
-    assert!(
-        first_values.windows(2).all(|pair| pair[1] == pair[0] + 1.0),
-        "{first_values:?}"
-    );
+    assert!(first_values.windows(2).all(|pair| pair[1] == pair[0] + 1.0), "{first_values:?}");
 }
 
 #[test]
 fn err_line_aborts_detection_with_its_text() {
     let (master, _slave, mut link) = open_pty();
-    let lines =
-        std::iter::repeat_n(b"1,2,3\n".to_vec(), 5).chain([b"ERR: sensor not found\r\n".to_vec()]);
-    let board = FakeBoard::start(
-        master,
-        Duration::from_millis(20),
-        lines,
-        AfterScript::HoldUntilStopped,
-    );
+    let lines = std::iter::repeat_n(b"1,2,3\n".to_vec(), 5).chain([b"ERR: sensor not found\r\n".to_vec()]);
+    let board = FakeBoard::start(master, Duration::from_millis(20), lines, AfterScript::HoldUntilStopped);
 
-    let error = link
-        .detect(&DetectionOptions::default())
-        .expect_err("the board reported an error");
+    let error = link.detect(&DetectionOptions::default()).expect_err("the board reported an error");
     board.stop();
-    let ForwarderError::DeviceReportedError { line } = &error else {
-        panic!("unexpected error {error:?}")
-    };
+    let ForwarderError::DeviceReportedError { line } = &error else { panic!("unexpected error {error:?}") };
     assert_eq!(line, "ERR: sensor not found");
-    assert!(
-        error.to_string().contains("ERR: sensor not found"),
-        "{error}"
-    );
+    assert!(error.to_string().contains("ERR: sensor not found"), "{error}");
 }
 
 #[test]
 fn err_line_aborts_capture_with_its_text() {
     let (master, _slave, mut link) = open_pty();
-    let lines =
-        std::iter::repeat_n(b"4 5\n".to_vec(), 100).chain([b"ERR: imu overheated\n".to_vec()]);
-    let board = FakeBoard::start(
-        master,
-        Duration::from_millis(20),
-        lines,
-        AfterScript::HoldUntilStopped,
-    );
+    let lines = std::iter::repeat_n(b"4 5\n".to_vec(), 100).chain([b"ERR: imu overheated\n".to_vec()]);
+    let board = FakeBoard::start(master, Duration::from_millis(20), lines, AfterScript::HoldUntilStopped);
 
-    let stream = link
-        .detect(&short_window(None))
-        .expect("detection succeeds");
+    let stream = link.detect(&short_window(None)).expect("detection succeeds");
     let error = link
-        .capture(
-            &stream,
-            &CaptureOptions::for_duration(Duration::from_secs(30)),
-            keep_going,
-        )
+        .capture(&stream, &CaptureOptions::for_duration(Duration::from_secs(30)), keep_going)
         .expect_err("the board reported an error");
     board.stop();
     assert_eq!(error.code(), "device_reported_error");
@@ -253,82 +196,36 @@ fn garbage_lines_are_counted_and_shown() {
         AfterScript::HoldUntilStopped,
     );
 
-    let stream = link
-        .detect(&short_window(None))
-        .expect("detection succeeds");
+    let stream = link.detect(&short_window(None)).expect("detection succeeds");
     assert_eq!(stream.axis_count, 3);
     let lines_before_capture = 1 + stream.counted_line_count as u64 + stream.garbage.line_count;
     // Stop once every line the board wrote has been accounted for (or after 30 s).
     let capture = link
-        .capture(
-            &stream,
-            &CaptureOptions::for_duration(Duration::from_secs(30)),
-            |progress| {
-                let lines_seen = lines_before_capture
-                    + progress.sample_count as u64
-                    + progress.garbage_line_count;
-                if lines_seen >= total_line_count {
-                    ControlFlow::Break(())
-                } else {
-                    ControlFlow::Continue(())
-                }
-            },
-        )
+        .capture(&stream, &CaptureOptions::for_duration(Duration::from_secs(30)), |progress| {
+            let lines_seen =
+                lines_before_capture + progress.sample_count as u64 + progress.garbage_line_count;
+            if lines_seen >= total_line_count { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+        })
         .expect("capture succeeds despite garbage");
     assert_eq!(board.stop(), total_line_count);
-    assert_eq!(
-        capture.report.end,
-        CaptureEnd::Cancelled,
-        "every line should have been seen"
-    );
+    assert_eq!(capture.report.end, CaptureEnd::Cancelled, "every line should have been seen");
 
     let garbage_line_count = stream.garbage.line_count + capture.report.garbage.line_count;
     assert_eq!(garbage_line_count, garbage.len() as u64);
     let good_line_count = total_line_count - garbage.len() as u64;
-    assert_eq!(
-        1 + stream.counted_line_count as u64 + capture.sample_count() as u64,
-        good_line_count
-    );
+    assert_eq!(1 + stream.counted_line_count as u64 + capture.sample_count() as u64, good_line_count);
     assert!(capture.samples().all(|sample| sample == [1.0, 2.0, 3.0]));
 
     // Examples from both phases, in order: the first five garbage lines of the script.
-    let examples: Vec<_> = stream
-        .garbage
-        .examples
-        .iter()
-        .chain(&capture.report.garbage.examples)
-        .collect();
+    let examples: Vec<_> = stream.garbage.examples.iter().chain(&capture.report.garbage.examples).collect();
     let over_long_text = format!("{}…", "1".repeat(64));
     let expected = [
-        (
-            "hello",
-            GarbageReason::NonNumericToken {
-                token: "hello".into(),
-            },
-        ),
-        (
-            "1,2",
-            GarbageReason::WrongAxisCount {
-                expected: 3,
-                found: 2,
-            },
-        ),
-        (
-            "1,x,3",
-            GarbageReason::NonNumericToken { token: "x".into() },
-        ),
-        (
-            over_long_text.as_str(),
-            GarbageReason::LineTooLong { byte_count: 2000 },
-        ),
+        ("hello", GarbageReason::NonNumericToken { token: "hello".into() }),
+        ("1,2", GarbageReason::WrongAxisCount { expected: 3, found: 2 }),
+        ("1,x,3", GarbageReason::NonNumericToken { token: "x".into() }),
+        (over_long_text.as_str(), GarbageReason::LineTooLong { byte_count: 2000 }),
         ("\u{fffd}\u{fffd},1,2", GarbageReason::InvalidUtf8),
-        (
-            "1,2,3,4",
-            GarbageReason::WrongAxisCount {
-                expected: 3,
-                found: 4,
-            },
-        ),
+        ("1,2,3,4", GarbageReason::WrongAxisCount { expected: 3, found: 4 }),
     ];
     assert!(examples.len() >= 5, "{examples:?}");
     for (example_idx, example) in examples.iter().enumerate() {
@@ -349,33 +246,22 @@ fn slow_board_needs_a_given_rate() {
         AfterScript::HoldUntilStopped,
     );
 
-    let error = link
-        .detect(&DetectionOptions::default())
-        .expect_err("1 Hz is too slow to detect");
+    let error = link.detect(&DetectionOptions::default()).expect_err("1 Hz is too slow to detect");
     assert_eq!(error.code(), "rate_too_low_to_detect", "{error}");
-    assert!(
-        error.to_string().contains("give the sampling rate"),
-        "{error}"
-    );
+    assert!(error.to_string().contains("give the sampling rate"), "{error}");
 
     let options = DetectionOptions {
         sampling_rate_hz: Some(1.0),
         axis_names: Some(vec!["temperature".into(), "humidity".into()]),
         ..DetectionOptions::default()
     };
-    let stream = link
-        .detect(&options)
-        .expect("detection with a given rate succeeds");
+    let stream = link.detect(&options).expect("detection with a given rate succeeds");
     assert_eq!(stream.axis_names, ["temperature", "humidity"]);
     assert_eq!(stream.sampling_rate_hz, 1.0);
     assert_eq!(stream.rate_source, RateSource::UserGiven);
 
     let capture = link
-        .capture(
-            &stream,
-            &CaptureOptions::for_duration(Duration::from_secs(2)),
-            keep_going,
-        )
+        .capture(&stream, &CaptureOptions::for_duration(Duration::from_secs(2)), keep_going)
         .expect("capture succeeds");
     board.stop();
     assert!(capture.sample_count() >= 1);
@@ -386,66 +272,32 @@ fn slow_board_needs_a_given_rate() {
 #[test]
 fn tab_and_space_separated_lines_with_crlf() {
     let (master, _slave, mut link) = open_pty();
-    let formats: [&[u8]; 3] = [
-        b"1.5\t-2\t3e2\r\n",
-        b"1.5 -2   3e2\r\n",
-        b" 1.5,\t-2, 300\r\n",
-    ];
+    let formats: [&[u8]; 3] = [b"1.5\t-2\t3e2\r\n", b"1.5 -2   3e2\r\n", b" 1.5,\t-2, 300\r\n"];
     let lines = (0usize..).map(move |line_idx| formats[line_idx % formats.len()].to_vec());
-    let board = FakeBoard::start(
-        master,
-        Duration::from_millis(20),
-        lines,
-        AfterScript::HoldUntilStopped,
-    );
+    let board = FakeBoard::start(master, Duration::from_millis(20), lines, AfterScript::HoldUntilStopped);
 
-    let stream = link
-        .detect(&short_window(None))
-        .expect("detection succeeds");
+    let stream = link.detect(&short_window(None)).expect("detection succeeds");
     assert_eq!(stream.axis_count, 3);
     assert!(stream.garbage.is_empty(), "{:?}", stream.garbage);
     let capture = link
-        .capture(
-            &stream,
-            &CaptureOptions::for_duration(Duration::from_secs(1)),
-            keep_going,
-        )
+        .capture(&stream, &CaptureOptions::for_duration(Duration::from_secs(1)), keep_going)
         .expect("capture succeeds");
     board.stop();
     assert!(capture.sample_count() > 0);
-    assert!(
-        capture.report.garbage.is_empty(),
-        "{:?}",
-        capture.report.garbage
-    );
-    assert!(
-        capture.samples().all(|sample| sample == [1.5, -2.0, 300.0]),
-        "{:?}",
-        capture.to_rows()
-    );
+    assert!(capture.report.garbage.is_empty(), "{:?}", capture.report.garbage);
+    assert!(capture.samples().all(|sample| sample == [1.5, -2.0, 300.0]), "{:?}", capture.to_rows());
 }
 
 #[test]
 fn board_disconnecting_mid_capture_keeps_the_samples() {
     let (master, _slave, mut link) = open_pty();
     let script = (0u64..250).map(|line_idx| format!("{line_idx}\t{line_idx}\n").into_bytes());
-    let board = FakeBoard::start(
-        master,
-        Duration::from_millis(10),
-        script,
-        AfterScript::Disconnect,
-    );
+    let board = FakeBoard::start(master, Duration::from_millis(10), script, AfterScript::Disconnect);
 
-    let stream = link
-        .detect(&short_window(None))
-        .expect("detection succeeds");
+    let stream = link.detect(&short_window(None)).expect("detection succeeds");
     let capture_duration = Duration::from_secs(30);
     let capture = link
-        .capture(
-            &stream,
-            &CaptureOptions::for_duration(capture_duration),
-            keep_going,
-        )
+        .capture(&stream, &CaptureOptions::for_duration(capture_duration), keep_going)
         .expect("a disconnect is not an error: the samples come back");
     let written_line_count = board.stop();
 
@@ -457,10 +309,7 @@ fn board_disconnecting_mid_capture_keeps_the_samples() {
     assert!(capture.sample_count() > 0);
     assert_eq!(capture.values.len(), capture.sample_count() * 2);
     let seen_line_count = 1 + stream.counted_line_count as u64 + capture.sample_count() as u64;
-    assert!(
-        seen_line_count <= written_line_count,
-        "{seen_line_count} > {written_line_count}"
-    );
+    assert!(seen_line_count <= written_line_count, "{seen_line_count} > {written_line_count}");
     // Samples are the board's lines in order, up to where the forwarder stopped.
     let last_sample = capture.samples().last().expect("samples");
     assert_eq!(last_sample[0], (seen_line_count - 1) as f64);
@@ -468,13 +317,9 @@ fn board_disconnecting_mid_capture_keeps_the_samples() {
 
 #[test]
 fn missing_and_busy_ports_are_named_as_such() {
-    let error =
-        ForwarderLink::open("/dev/mote-no-such-port", DEFAULT_BAUD_RATE).expect_err("no such port");
+    let error = ForwarderLink::open("/dev/mote-no-such-port", DEFAULT_BAUD_RATE).expect_err("no such port");
     assert_eq!(error.code(), "port_not_found", "{error}");
-    assert!(
-        error.to_string().contains("/dev/mote-no-such-port"),
-        "{error}"
-    );
+    assert!(error.to_string().contains("/dev/mote-no-such-port"), "{error}");
 
     let (_master, slave, _link) = open_pty();
     let slave_path = slave.name().expect("the slave side has a path");

@@ -1,9 +1,8 @@
 //! The agent's request loop: read frames, answer them, pump the running streams.
 
 use mote_wire::{
-    Capabilities, CRC_LEN, Decoded, DeviceInfo, ErrorCode, ErrorReply, FrameDecoder, FrameError,
-    MAX_FRAME, MAX_PAYLOAD, Message, ModelStatus, SlotInfo, StartStream, StreamStarted,
-    StreamStopped, encode_frame,
+    CRC_LEN, Capabilities, Decoded, DeviceInfo, ErrorCode, ErrorReply, FrameDecoder, FrameError, MAX_FRAME,
+    MAX_PAYLOAD, Message, ModelStatus, SlotInfo, StartStream, StreamStarted, StreamStopped, encode_frame,
 };
 
 use crate::stream::{SampleBuf, Stream};
@@ -108,12 +107,7 @@ impl<'b, L: Link, S: Sensors, C: Clock, M: ModelStore> Agent<'b, L, S, C, M> {
     /// The earliest board time at which [`Agent::poll`] has streaming work to do, if any
     /// stream runs (lets a board or the simulator sleep until then).
     pub fn next_deadline_us(&self) -> Option<u64> {
-        self.core
-            .streams
-            .iter()
-            .flatten()
-            .map(|stream| stream.sample_time_us(stream.next_sample))
-            .min()
+        self.core.streams.iter().flatten().map(|stream| stream.sample_time_us(stream.next_sample)).min()
     }
 
     pub fn sensors_mut(&mut self) -> &mut S {
@@ -185,10 +179,9 @@ impl<'b, L: Link, S: Sensors, C: Clock, M: ModelStore> Core<'b, L, S, C, M> {
                     Err(Refusal::new(ErrorCode::UNSUPPORTED, "not a virtual board"))
                 }
             }
-            Message::StartInference(_) | Message::StopInference => Err(Refusal::new(
-                ErrorCode::UNSUPPORTED,
-                "this firmware does not run models yet",
-            )),
+            Message::StartInference(_) | Message::StopInference => {
+                Err(Refusal::new(ErrorCode::UNSUPPORTED, "this firmware does not run models yet"))
+            }
             Message::DeviceInfo(_)
             | Message::Pong { .. }
             | Message::Error(_)
@@ -260,10 +253,7 @@ impl<'b, L: Link, S: Sensors, C: Clock, M: ModelStore> Core<'b, L, S, C, M> {
             .get(usize::from(request.sensor))
             .ok_or(Refusal::new(ErrorCode::UNKNOWN_SENSOR, "no sensor with that index"))?;
         if !sensor.rates_hz.contains(&request.rate_hz) {
-            return Err(Refusal::new(
-                ErrorCode::UNSUPPORTED_RATE,
-                "rate not in the sensor's rates_hz",
-            ));
+            return Err(Refusal::new(ErrorCode::UNSUPPORTED_RATE, "rate not in the sensor's rates_hz"));
         }
         let n_axes = sensor.axes.len() as u8;
         if self.streams.iter().flatten().any(|stream| stream.sensor == request.sensor) {
@@ -299,11 +289,8 @@ impl<'b, L: Link, S: Sensors, C: Clock, M: ModelStore> Core<'b, L, S, C, M> {
             stream.clear_batch();
         }
         self.sensors.stop(stream.sensor);
-        let stopped = StreamStopped {
-            stream: stream_id,
-            batches: stream.batches,
-            samples: stream.next_sample,
-        };
+        let stopped =
+            StreamStopped { stream: stream_id, batches: stream.batches, samples: stream.next_sample };
         self.tx.send(&mut self.link, &Message::StreamStopped(stopped));
         Ok(())
     }
@@ -320,7 +307,8 @@ impl<'b, L: Link, S: Sensors, C: Clock, M: ModelStore> Core<'b, L, S, C, M> {
                 self.sensors.sample(stream.sensor, t_us, &mut sample[..n_axes]);
                 stream.push(&sample[..n_axes]);
                 if stream.is_full() {
-                    self.tx.send(&mut self.link, &Message::SampleBatch(stream.batch_message(stream_id as u8)));
+                    self.tx
+                        .send(&mut self.link, &Message::SampleBatch(stream.batch_message(stream_id as u8)));
                     stream.clear_batch();
                 }
             }

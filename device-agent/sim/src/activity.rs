@@ -149,9 +149,8 @@ fn shape(activity: Activity, repetition: Repetition, phase: f32, omega: f32) -> 
     let a = repetition.amplitude;
     let angle = TAU * phase;
     let (sin, cos) = angle.sin_cos();
-    let gravity = |roll: f32, pitch: f32| {
-        [G * pitch.sin(), G * roll.sin() * pitch.cos(), G * roll.cos() * pitch.cos()]
-    };
+    let gravity =
+        |roll: f32, pitch: f32| [G * pitch.sin(), G * roll.sin() * pitch.cos(), G * roll.cos() * pitch.cos()];
     match activity {
         Activity::Idle => {
             let drift = 0.01 * sin;
@@ -191,7 +190,8 @@ fn shape(activity: Activity, repetition: Repetition, phase: f32, omega: f32) -> 
 
 /// A uniform value in [0, 1) from a key and a channel (splitmix64).
 pub fn uniform(key: u64, channel: u64) -> f32 {
-    let mut z = key.wrapping_add(channel.wrapping_mul(0x9e37_79b9_7f4a_7c15)).wrapping_add(0x6a09_e667_f3bc_c909);
+    let mut z =
+        key.wrapping_add(channel.wrapping_mul(0x9e37_79b9_7f4a_7c15)).wrapping_add(0x6a09_e667_f3bc_c909);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^= z >> 31;

@@ -58,7 +58,16 @@ impl<L: BoardLink> FaultyLink<L> {
     pub fn new(inner: L, plan: FaultPlan, report: Option<&Path>) -> std::io::Result<Self> {
         let report = report.map(File::create).transpose()?;
         let rng = SmallRng::seed_from_u64(plan.seed);
-        Ok(Self { inner, plan, rng, report, bytes_sent: 0, stalled: false, closed: false, next_frame_merged: false })
+        Ok(Self {
+            inner,
+            plan,
+            rng,
+            report,
+            bytes_sent: 0,
+            stalled: false,
+            closed: false,
+            next_frame_merged: false,
+        })
     }
 
     pub fn inner(&self) -> &L {

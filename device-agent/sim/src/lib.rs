@@ -166,7 +166,8 @@ pub fn run(args: &SimArgs, stop: &AtomicBool, on_ready: impl FnOnce(&Ready)) -> 
         seed: args.fault_seed,
     };
 
-    let mut ready = Ready { device_id: args.device_id.clone(), path: None, tcp: None, flash: flash_path, warning };
+    let mut ready =
+        Ready { device_id: args.device_id.clone(), path: None, tcp: None, flash: flash_path, warning };
     if let Some(addr) = args.tcp {
         anyhow::ensure!(addr.ip().is_loopback(), "--tcp must be a loopback address, not {addr}");
         let link = TcpLink::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;

@@ -60,7 +60,12 @@ fn write_with_deadline(sink: &mut impl Write, mut bytes: &[u8]) -> Result<(), Li
         match sink.write(bytes) {
             Ok(0) => return Err(LinkError),
             Ok(n) => bytes = &bytes[n..],
-            Err(error) if matches!(error.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock | ErrorKind::Interrupted) => {
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    ErrorKind::TimedOut | ErrorKind::WouldBlock | ErrorKind::Interrupted
+                ) =>
+            {
                 if Instant::now() > deadline {
                     return Err(LinkError);
                 }

@@ -42,8 +42,8 @@ impl Recording {
     /// Reads a CSV with a header row. A `timestamp` column (ms, as Edge Impulse writes it) gives
     /// the times; without one, `rate_hz` must. Every other column is a channel.
     pub fn from_csv(path: &Path, rate_hz: Option<f64>) -> Result<Self, ReplayError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ReplayError::Io { path: path.into(), source })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ReplayError::Io { path: path.into(), source })?;
         Self::parse_csv(&text, path, rate_hz)
     }
 
@@ -52,8 +52,12 @@ impl Recording {
         let (_, header) = lines.next().ok_or_else(|| ReplayError::NoHeader { path: path.into() })?;
         let names: Vec<String> = header.split(',').map(|name| name.trim().to_string()).collect();
         let time_column = names.iter().position(|name| name.eq_ignore_ascii_case("timestamp"));
-        let columns: Vec<String> =
-            names.iter().enumerate().filter(|(idx, _)| Some(*idx) != time_column).map(|(_, n)| n.clone()).collect();
+        let columns: Vec<String> = names
+            .iter()
+            .enumerate()
+            .filter(|(idx, _)| Some(*idx) != time_column)
+            .map(|(_, n)| n.clone())
+            .collect();
         let (mut times_us, mut values) = (Vec::new(), Vec::new());
         for (row, (line_idx, line)) in lines.enumerate() {
             let line_no = line_idx + 1;
@@ -76,7 +80,10 @@ impl Recording {
                 if Some(idx) == time_column {
                     let t_us = (value * 1000.0).round() as u64;
                     if times_us.last().is_some_and(|last| t_us <= *last) {
-                        return Err(ReplayError::TimestampsNotIncreasing { path: path.into(), line: line_no });
+                        return Err(ReplayError::TimestampsNotIncreasing {
+                            path: path.into(),
+                            line: line_no,
+                        });
                     }
                     times_us.push(t_us);
                 } else {
@@ -139,7 +146,8 @@ impl Audio {
         let reader =
             hound::WavReader::open(path).map_err(|source| ReplayError::Wav { path: path.into(), source })?;
         let spec = reader.spec();
-        if spec.bits_per_sample != 16 || spec.channels != 1 || spec.sample_format != hound::SampleFormat::Int {
+        if spec.bits_per_sample != 16 || spec.channels != 1 || spec.sample_format != hound::SampleFormat::Int
+        {
             return Err(ReplayError::WavFormat {
                 path: path.into(),
                 bits: spec.bits_per_sample,

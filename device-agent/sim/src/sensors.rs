@@ -30,8 +30,16 @@ pub const DEFAULT_RATES_HZ: [u32; 11] = [10, 20, 25, 50, 62, 100, 200, 400, 800,
 /// The board's description as the agent sends it in `DeviceInfo`.
 pub fn device_info<'a>(device_id: &'a str, motion_rates_hz: &[u32], protocol_version: u16) -> DeviceInfo<'a> {
     let axis = |name, unit, scale| AxisInfo { name, unit, scale };
-    let accel = [axis("accX", "m/s2", ACCEL_SCALE), axis("accY", "m/s2", ACCEL_SCALE), axis("accZ", "m/s2", ACCEL_SCALE)];
-    let gyro = [axis("gyrX", "deg/s", GYRO_SCALE), axis("gyrY", "deg/s", GYRO_SCALE), axis("gyrZ", "deg/s", GYRO_SCALE)];
+    let accel = [
+        axis("accX", "m/s2", ACCEL_SCALE),
+        axis("accY", "m/s2", ACCEL_SCALE),
+        axis("accZ", "m/s2", ACCEL_SCALE),
+    ];
+    let gyro = [
+        axis("gyrX", "deg/s", GYRO_SCALE),
+        axis("gyrY", "deg/s", GYRO_SCALE),
+        axis("gyrZ", "deg/s", GYRO_SCALE),
+    ];
     let rates: heapless::Vec<u32, { mote_wire::MAX_RATES }> =
         motion_rates_hz.iter().copied().take(mote_wire::MAX_RATES).collect();
     let sensor = |name, axes: &[AxisInfo<'a>], rates_hz| SensorInfo {
@@ -216,7 +224,8 @@ mod tests {
     fn idle_reads_one_g_and_the_imu_matches_its_parts() {
         let script: ActivityScript = "idle".parse().unwrap();
         let clock = SimClock::start();
-        let mut sensors = VirtualSensors::new(MotionSource::Synthetic(Timeline::new(script, 0, 1)), None, clock, 1);
+        let mut sensors =
+            VirtualSensors::new(MotionSource::Synthetic(Timeline::new(script, 0, 1)), None, clock, 1);
         let (mut accel, mut gyro, mut imu) = ([0i16; 3], [0i16; 3], [0i16; 6]);
         sensors.sample(ACCEL, 1_000_000, &mut accel);
         sensors.sample(GYRO, 1_000_000, &mut gyro);

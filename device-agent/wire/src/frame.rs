@@ -42,21 +42,14 @@ impl core::error::Error for EncodeError {}
 /// Encodes `message` as one frame into `out` and returns the frame's length (delimiter included).
 /// `scratch` holds the postcard payload and its CRC on the way; [`MAX_PAYLOAD`] + [`CRC_LEN`]
 /// bytes are always enough for messages within the protocol's limits.
-pub fn encode_frame(
-    message: &Message<'_>,
-    scratch: &mut [u8],
-    out: &mut [u8],
-) -> Result<usize, EncodeError> {
+pub fn encode_frame(message: &Message<'_>, scratch: &mut [u8], out: &mut [u8]) -> Result<usize, EncodeError> {
     let payload_len = match postcard::to_slice(message, scratch) {
         Ok(payload) => payload.len(),
         Err(postcard::Error::SerializeBufferFull) => return Err(EncodeError::BufferFull),
         Err(_) => return Err(EncodeError::Serialize),
     };
     let crc = CRC.checksum(&scratch[..payload_len]).to_le_bytes();
-    scratch
-        .get_mut(payload_len..payload_len + CRC_LEN)
-        .ok_or(EncodeError::BufferFull)?
-        .copy_from_slice(&crc);
+    scratch.get_mut(payload_len..payload_len + CRC_LEN).ok_or(EncodeError::BufferFull)?.copy_from_slice(&crc);
     let body = &scratch[..payload_len + CRC_LEN];
     let encoded_len = cobs::try_encode(body, out).map_err(|_| EncodeError::BufferFull)?;
     *out.get_mut(encoded_len).ok_or(EncodeError::BufferFull)? = 0;
@@ -182,10 +175,7 @@ impl<const N: usize> FrameDecoder<N> {
             let (len, overflowed) = (self.len, self.overflowed);
             self.reset();
             if overflowed {
-                return Decoded::Frame {
-                    result: Err(FrameError::Oversized { limit: N }),
-                    remaining: input,
-                };
+                return Decoded::Frame { result: Err(FrameError::Oversized { limit: N }), remaining: input };
             }
             if len == 0 {
                 continue;
@@ -222,11 +212,16 @@ fn decode_body(body: &mut [u8]) -> Result<Message<'_>, FrameError> {
     }
     match postcard::take_from_bytes::<Message<'_>>(payload) {
         Ok((message, [])) => Ok(message),
+        // A newer board's `DeviceInfo` may append fields: still say which version it speaks.
+        Ok((Message::DeviceInfo(info), rest)) if info.protocol_version != crate::PROTOCOL_VERSION => {
+            let _ = rest;
+            Err(FrameError::Malformed {
+                error: postcard::Error::DeserializeBadEncoding,
+                device_info_version: Some(info.protocol_version),
+            })
+        }
         Ok((_, rest)) => Err(FrameError::TrailingBytes { extra: rest.len() }),
-        Err(error) => Err(FrameError::Malformed {
-            error,
-            device_info_version: device_info_version(payload),
-        }),
+        Err(error) => Err(FrameError::Malformed { error, device_info_version: device_info_version(payload) }),
     }
 }
 

@@ -16,12 +16,12 @@ mod frame;
 mod message;
 mod values;
 
-pub use frame::{
-    CRC, CRC_LEN, Decoded, EncodeError, FrameDecoder, FrameError, MAX_FRAME, MAX_PAYLOAD,
-    encode_frame, max_frame_len,
-};
 #[cfg(feature = "std")]
 pub use frame::encode_frame_vec;
+pub use frame::{
+    CRC, CRC_LEN, Decoded, EncodeError, FrameDecoder, FrameError, MAX_FRAME, MAX_PAYLOAD, encode_frame,
+    max_frame_len,
+};
 pub use message::*;
 pub use values::I16Values;
 

@@ -316,9 +316,15 @@ pub struct ModelChunk<'a> {
 pub enum SlotState {
     Empty,
     /// An upload is under way; `received` bytes so far.
-    Receiving { size: u32, received: u32 },
+    Receiving {
+        size: u32,
+        received: u32,
+    },
     /// Holds a validated model.
-    Valid { size: u32, crc: u32 },
+    Valid {
+        size: u32,
+        crc: u32,
+    },
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]

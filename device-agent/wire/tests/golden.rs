@@ -40,9 +40,7 @@ struct Golden {
 fn cases() -> Vec<Golden> {
     vec![
         Golden {
-            message: Message::Hello(Hello {
-                protocol_version: 1,
-            }),
+            message: Message::Hello(Hello { protocol_version: 1 }),
             payload: "00 01",
             frame: "01 06 01 69 22 de 36 00",
         },
@@ -55,16 +53,8 @@ fn cases() -> Vec<Golden> {
                 sensors: heapless::Vec::from_slice(&[SensorInfo {
                     name: "imu",
                     axes: heapless::Vec::from_slice(&[
-                        AxisInfo {
-                            name: "ax",
-                            unit: "m/s2",
-                            scale: 0.001,
-                        },
-                        AxisInfo {
-                            name: "gz",
-                            unit: "deg/s",
-                            scale: 0.0625,
-                        },
+                        AxisInfo { name: "ax", unit: "m/s2", scale: 0.001 },
+                        AxisInfo { name: "gz", unit: "deg/s", scale: 0.0625 },
                     ])
                     .unwrap(),
                     rates_hz: heapless::Vec::from_slice(&[50, 100, 16_000]).unwrap(),
@@ -75,18 +65,10 @@ fn cases() -> Vec<Golden> {
                     SlotInfo {
                         slot: 0,
                         capacity: 65_536,
-                        state: SlotState::Valid {
-                            size: 1000,
-                            crc: 0xcbf4_3926,
-                        },
+                        state: SlotState::Valid { size: 1000, crc: 0xcbf4_3926 },
                         active: true,
                     },
-                    SlotInfo {
-                        slot: 1,
-                        capacity: 65_536,
-                        state: SlotState::Empty,
-                        active: false,
-                    },
+                    SlotInfo { slot: 1, capacity: 65_536, state: SlotState::Empty, active: false },
                 ])
                 .unwrap(),
                 capabilities: Capabilities(
@@ -121,24 +103,14 @@ fn cases() -> Vec<Golden> {
             payload: "02 ef fd b6 f5 0d",
             frame: "0b 02 ef fd b6 f5 0d 3b 75 2b f4 00",
         },
+        Golden { message: Message::Pong { nonce: 0 }, payload: "03 00", frame: "02 03 05 3c 41 f4 6a 00" },
         Golden {
-            message: Message::Pong { nonce: 0 },
-            payload: "03 00",
-            frame: "02 03 05 3c 41 f4 6a 00",
-        },
-        Golden {
-            message: Message::Error(ErrorReply {
-                code: ErrorCode::UNKNOWN_SENSOR,
-                detail: "no sensor 3",
-            }),
+            message: Message::Error(ErrorReply { code: ErrorCode::UNKNOWN_SENSOR, detail: "no sensor 3" }),
             payload: "04 04 0b 6e 6f 20 73 65 6e 73 6f 72 20 33",
             frame: "13 04 04 0b 6e 6f 20 73 65 6e 73 6f 72 20 33 ff 47 3a b0 00",
         },
         Golden {
-            message: Message::StartStream(StartStream {
-                sensor: 0,
-                rate_hz: 16_000,
-            }),
+            message: Message::StartStream(StartStream { sensor: 0, rate_hz: 16_000 }),
             payload: "05 00 80 7d",
             frame: "02 05 07 80 7d e4 ba ad 03 00",
         },
@@ -161,8 +133,7 @@ fn cases() -> Vec<Golden> {
                 t0_us: 1_300_000,
                 dt_us: 62.5,
                 // 1, -1, 256, -32768
-                values: I16Values::from_le_bytes(&[0x01, 0x00, 0xff, 0xff, 0x00, 0x01, 0x00, 0x80])
-                    .unwrap(),
+                values: I16Values::from_le_bytes(&[0x01, 0x00, 0xff, 0xff, 0x00, 0x01, 0x00, 0x80]).unwrap(),
             }),
             payload: "07 01 ac 02 c0 25 a0 ac 4f 00 00 7a 42 08 01 00 ff ff 00 01 00 80",
             frame: "0a 07 01 ac 02 c0 25 a0 ac 4f 01 05 7a 42 08 01 \
@@ -174,20 +145,12 @@ fn cases() -> Vec<Golden> {
             frame: "07 08 01 61 a8 07 fe 00",
         },
         Golden {
-            message: Message::StreamStopped(StreamStopped {
-                stream: 1,
-                batches: 75,
-                samples: 6000,
-            }),
+            message: Message::StreamStopped(StreamStopped { stream: 1, batches: 75, samples: 6000 }),
             payload: "09 01 4b f0 2e",
             frame: "0a 09 01 4b f0 2e 5a 7c 2b c7 00",
         },
         Golden {
-            message: Message::ModelBegin(ModelBegin {
-                slot: 1,
-                size: 20_000,
-                crc: 0xcbf4_3926,
-            }),
+            message: Message::ModelBegin(ModelBegin { slot: 1, size: 20_000, crc: 0xcbf4_3926 }),
             payload: "0a 01 a0 9c 01 a6 f2 d0 df 0c",
             frame: "0f 0a 01 a0 9c 01 a6 f2 d0 df 0c 4c d0 3d fb 00",
         },
@@ -210,10 +173,7 @@ fn cases() -> Vec<Golden> {
                 slot: SlotInfo {
                     slot: 1,
                     capacity: 65_536,
-                    state: SlotState::Receiving {
-                        size: 20_000,
-                        received: 256,
-                    },
+                    state: SlotState::Receiving { size: 20_000, received: 256 },
                     active: false,
                 },
             }),
@@ -241,11 +201,7 @@ fn cases() -> Vec<Golden> {
             frame: "0c 0f 07 80 89 7a 03 80 7f f6 01 01 01 07 80 3e \
                     dc 0b e0 5d 0a 01 c0 8d b7 01 6c 5c 67 3f 00",
         },
-        Golden {
-            message: Message::StopInference,
-            payload: "10",
-            frame: "06 10 e9 ff b5 cf 00",
-        },
+        Golden { message: Message::StopInference, payload: "10", frame: "06 10 e9 ff b5 cf 00" },
         Golden {
             message: Message::InferenceWindow(InferenceWindow {
                 seq: 7,
@@ -256,16 +212,8 @@ fn cases() -> Vec<Golden> {
             payload: "11 07 00 f7 02 04 fe ff 03 00",
             frame: "03 11 07 07 f7 02 04 fe ff 03 05 4f ea 1a a5 00",
         },
-        Golden {
-            message: Message::ModelQuery,
-            payload: "12",
-            frame: "06 12 c5 9e bb 21 00",
-        },
-        Golden {
-            message: Message::Ack { request: 12 },
-            payload: "13 0c",
-            frame: "07 13 0c 46 1f 80 29 00",
-        },
+        Golden { message: Message::ModelQuery, payload: "12", frame: "06 12 c5 9e bb 21 00" },
+        Golden { message: Message::Ack { request: 12 }, payload: "13 0c", frame: "07 13 0c 46 1f 80 29 00" },
         Golden {
             message: Message::SimControl(SimControl::SetActivity { name: "wave" }),
             payload: "14 00 04 77 61 76 65",
@@ -278,12 +226,7 @@ fn cases() -> Vec<Golden> {
 fn payloads_are_the_golden_bytes() {
     for case in cases() {
         let payload = postcard::to_allocvec(&case.message).unwrap();
-        assert_eq!(
-            hex(&payload),
-            normalise(case.payload),
-            "payload of {:?}",
-            case.message
-        );
+        assert_eq!(hex(&payload), normalise(case.payload), "payload of {:?}", case.message);
     }
 }
 
@@ -293,12 +236,7 @@ fn encode_frame_gives_the_golden_frames() {
         let mut scratch = [0u8; MAX_PAYLOAD + CRC_LEN];
         let mut out = [0u8; MAX_FRAME];
         let len = encode_frame(&case.message, &mut scratch, &mut out).unwrap();
-        assert_eq!(
-            hex(&out[..len]),
-            normalise(case.frame),
-            "frame of {:?}",
-            case.message
-        );
+        assert_eq!(hex(&out[..len]), normalise(case.frame), "frame of {:?}", case.message);
     }
 }
 
@@ -306,12 +244,7 @@ fn encode_frame_gives_the_golden_frames() {
 fn encode_frame_vec_gives_the_golden_frames() {
     for case in cases() {
         let frame = encode_frame_vec(&case.message).unwrap();
-        assert_eq!(
-            hex(&frame),
-            normalise(case.frame),
-            "frame of {:?}",
-            case.message
-        );
+        assert_eq!(hex(&frame), normalise(case.frame), "frame of {:?}", case.message);
     }
 }
 
@@ -350,30 +283,15 @@ fn golden_frames_back_to_back_decode_in_order() {
 fn table_covers_every_variant() {
     let mut tags: Vec<u8> = cases().iter().map(|case| case.message.tag()).collect();
     tags.dedup();
-    assert_eq!(
-        tags,
-        (0..=20).collect::<Vec<u8>>(),
-        "one case per tag, in tag order"
-    );
+    assert_eq!(tags, (0..=20).collect::<Vec<u8>>(), "one case per tag, in tag order");
     for case in cases() {
-        assert_eq!(
-            unhex(case.payload)[0],
-            case.message.tag(),
-            "{}",
-            case.message.name()
-        );
+        assert_eq!(unhex(case.payload)[0], case.message.tag(), "{}", case.message.name());
     }
 
     // Tag 21 is not a message yet. When a variant is appended this fails: add its golden case.
     let mut decoder = FrameDecoder::<MAX_FRAME>::new();
     let result = first_result(&mut decoder, &frame_of_payload(&[21]));
-    assert!(matches!(
-        result,
-        Err(FrameError::Malformed {
-            device_info_version: None,
-            ..
-        })
-    ));
+    assert!(matches!(result, Err(FrameError::Malformed { device_info_version: None, .. })));
 }
 
 #[test]
@@ -410,14 +328,7 @@ fn largest_messages() -> Vec<(Message<'static>, usize)> {
             }),
             498,
         ),
-        (
-            Message::ModelChunk(ModelChunk {
-                slot: u8::MAX,
-                offset: u32::MAX,
-                bytes: &MAX_CHUNK,
-            }),
-            265,
-        ),
+        (Message::ModelChunk(ModelChunk { slot: u8::MAX, offset: u32::MAX, bytes: &MAX_CHUNK }), 265),
         (
             Message::InferenceResult(InferenceResult {
                 seq: u32::MAX,
@@ -438,17 +349,8 @@ fn largest_messages() -> Vec<(Message<'static>, usize)> {
 #[test]
 fn largest_messages_fit_the_protocol_buffers() {
     for (message, payload_len) in largest_messages() {
-        assert_eq!(
-            postcard::to_allocvec(&message).unwrap().len(),
-            payload_len,
-            "{}",
-            message.name()
-        );
-        assert!(
-            payload_len <= MAX_PAYLOAD,
-            "{} needs {payload_len} bytes",
-            message.name()
-        );
+        assert_eq!(postcard::to_allocvec(&message).unwrap().len(), payload_len, "{}", message.name());
+        assert!(payload_len <= MAX_PAYLOAD, "{} needs {payload_len} bytes", message.name());
         let mut scratch = [0u8; MAX_PAYLOAD + CRC_LEN];
         let mut out = [0u8; MAX_FRAME];
         let len = encode_frame(&message, &mut scratch, &mut out).unwrap();
@@ -470,11 +372,7 @@ fn first_result<'buf, const N: usize>(
 
 /// Lowercase hex, bytes separated by single spaces.
 fn hex(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect::<Vec<_>>()
-        .join(" ")
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect::<Vec<_>>().join(" ")
 }
 
 /// A table's hex string in the form [`hex`] writes.
@@ -483,12 +381,6 @@ fn normalise(hex_text: &str) -> String {
 }
 
 fn unhex(hex_text: &str) -> Vec<u8> {
-    let digits: Vec<u8> = hex_text
-        .bytes()
-        .filter(|byte| !byte.is_ascii_whitespace())
-        .collect();
-    digits
-        .chunks(2)
-        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap())
-        .collect()
+    let digits: Vec<u8> = hex_text.bytes().filter(|byte| !byte.is_ascii_whitespace()).collect();
+    digits.chunks(2).map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap()).collect()
 }

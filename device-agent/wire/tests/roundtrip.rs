@@ -35,18 +35,14 @@ fn length(max: usize) -> impl Strategy<Value = usize> {
 }
 
 fn bytes(max_len: usize) -> impl Strategy<Value = &'static [u8]> {
-    length(max_len)
-        .prop_flat_map(|len| vec(any::<u8>(), len))
-        .prop_map(|bytes| &*bytes.leak())
+    length(max_len).prop_flat_map(|len| vec(any::<u8>(), len)).prop_map(|bytes| &*bytes.leak())
 }
 
 fn i16_values(max_values: usize) -> impl Strategy<Value = I16Values<'static>> {
-    length(max_values)
-        .prop_flat_map(|len| vec(any::<i16>(), len))
-        .prop_map(|values| {
-            let out = vec![0u8; values.len() * 2].leak();
-            I16Values::encode_into(&values, out).unwrap()
-        })
+    length(max_values).prop_flat_map(|len| vec(any::<i16>(), len)).prop_map(|values| {
+        let out = vec![0u8; values.len() * 2].leak();
+        I16Values::encode_into(&values, out).unwrap()
+    })
 }
 
 /// Any `f32` bit pattern, with the special values (NaN, ±∞, ±0, subnormals) made likely.
@@ -63,23 +59,19 @@ fn bounded<T: Clone + Debug, const N: usize>(
 fn slot_info() -> impl Strategy<Value = SlotInfo> {
     let state = prop_oneof![
         Just(SlotState::Empty),
-        (any::<u32>(), any::<u32>())
-            .prop_map(|(size, received)| SlotState::Receiving { size, received }),
+        (any::<u32>(), any::<u32>()).prop_map(|(size, received)| SlotState::Receiving { size, received }),
         (any::<u32>(), any::<u32>()).prop_map(|(size, crc)| SlotState::Valid { size, crc }),
     ];
-    (any::<u8>(), any::<u32>(), state, any::<bool>()).prop_map(|(slot, capacity, state, active)| {
-        SlotInfo {
-            slot,
-            capacity,
-            state,
-            active,
-        }
+    (any::<u8>(), any::<u32>(), state, any::<bool>()).prop_map(|(slot, capacity, state, active)| SlotInfo {
+        slot,
+        capacity,
+        state,
+        active,
     })
 }
 
 fn sensor_info() -> impl Strategy<Value = SensorInfo<'static>> {
-    let axis =
-        (text(), text(), float()).prop_map(|(name, unit, scale)| AxisInfo { name, unit, scale });
+    let axis = (text(), text(), float()).prop_map(|(name, unit, scale)| AxisInfo { name, unit, scale });
     (text(), bounded(axis), bounded(any::<u32>())).prop_map(|(name, axes, rates_hz)| SensorInfo {
         name,
         axes,
@@ -122,93 +114,42 @@ fn device_info() -> impl Strategy<Value = DeviceInfo<'static>> {
 /// Messages of one kind (`Message::tag`), with arbitrary contents within the protocol's limits.
 fn message_of_kind(kind: u8) -> BoxedStrategy<Message<'static>> {
     match kind {
-        0 => any::<u16>()
-            .prop_map(|protocol_version| Message::Hello(Hello { protocol_version }))
-            .boxed(),
+        0 => any::<u16>().prop_map(|protocol_version| Message::Hello(Hello { protocol_version })).boxed(),
         1 => device_info().prop_map(Message::DeviceInfo).boxed(),
-        2 => any::<u32>()
-            .prop_map(|nonce| Message::Ping { nonce })
-            .boxed(),
-        3 => any::<u32>()
-            .prop_map(|nonce| Message::Pong { nonce })
-            .boxed(),
+        2 => any::<u32>().prop_map(|nonce| Message::Ping { nonce }).boxed(),
+        3 => any::<u32>().prop_map(|nonce| Message::Pong { nonce }).boxed(),
         4 => (any::<u16>(), text())
-            .prop_map(|(code, detail)| {
-                Message::Error(ErrorReply {
-                    code: ErrorCode(code),
-                    detail,
-                })
-            })
+            .prop_map(|(code, detail)| Message::Error(ErrorReply { code: ErrorCode(code), detail }))
             .boxed(),
         5 => (any::<u8>(), any::<u32>())
             .prop_map(|(sensor, rate_hz)| Message::StartStream(StartStream { sensor, rate_hz }))
             .boxed(),
-        6 => (
-            any::<u8>(),
-            any::<u8>(),
-            any::<u32>(),
-            any::<u8>(),
-            any::<u64>(),
-        )
+        6 => (any::<u8>(), any::<u8>(), any::<u32>(), any::<u8>(), any::<u64>())
             .prop_map(|(stream, sensor, rate_hz, n_axes, t0_us)| {
-                Message::StreamStarted(StreamStarted {
-                    stream,
-                    sensor,
-                    rate_hz,
-                    n_axes,
-                    t0_us,
-                })
+                Message::StreamStarted(StreamStarted { stream, sensor, rate_hz, n_axes, t0_us })
             })
             .boxed(),
-        7 => (
-            any::<u8>(),
-            any::<u32>(),
-            any::<u64>(),
-            any::<u64>(),
-            float(),
-            i16_values(MAX_BATCH_BYTES / 2),
-        )
-            .prop_map(|(stream, seq, first_sample, t0_us, dt_us, values)| {
-                Message::SampleBatch(SampleBatch {
-                    stream,
-                    seq,
-                    first_sample,
-                    t0_us,
-                    dt_us,
-                    values,
+        7 => {
+            (any::<u8>(), any::<u32>(), any::<u64>(), any::<u64>(), float(), i16_values(MAX_BATCH_BYTES / 2))
+                .prop_map(|(stream, seq, first_sample, t0_us, dt_us, values)| {
+                    Message::SampleBatch(SampleBatch { stream, seq, first_sample, t0_us, dt_us, values })
                 })
-            })
-            .boxed(),
-        8 => any::<u8>()
-            .prop_map(|stream| Message::StopStream { stream })
-            .boxed(),
+                .boxed()
+        }
+        8 => any::<u8>().prop_map(|stream| Message::StopStream { stream }).boxed(),
         9 => (any::<u8>(), any::<u32>(), any::<u64>())
             .prop_map(|(stream, batches, samples)| {
-                Message::StreamStopped(StreamStopped {
-                    stream,
-                    batches,
-                    samples,
-                })
+                Message::StreamStopped(StreamStopped { stream, batches, samples })
             })
             .boxed(),
         10 => (any::<u8>(), any::<u32>(), any::<u32>())
             .prop_map(|(slot, size, crc)| Message::ModelBegin(ModelBegin { slot, size, crc }))
             .boxed(),
         11 => (any::<u8>(), any::<u32>(), bytes(MAX_CHUNK_BYTES))
-            .prop_map(|(slot, offset, bytes)| {
-                Message::ModelChunk(ModelChunk {
-                    slot,
-                    offset,
-                    bytes,
-                })
-            })
+            .prop_map(|(slot, offset, bytes)| Message::ModelChunk(ModelChunk { slot, offset, bytes }))
             .boxed(),
-        12 => any::<u8>()
-            .prop_map(|slot| Message::ModelCommit { slot })
-            .boxed(),
-        13 => slot_info()
-            .prop_map(|slot| Message::ModelStatus(ModelStatus { slot }))
-            .boxed(),
+        12 => any::<u8>().prop_map(|slot| Message::ModelCommit { slot }).boxed(),
+        13 => slot_info().prop_map(|slot| Message::ModelStatus(ModelStatus { slot })).boxed(),
         14 => any::<bool>()
             .prop_map(|echo_windows| Message::StartInference(StartInference { echo_windows }))
             .boxed(),
@@ -216,10 +157,7 @@ fn message_of_kind(kind: u8) -> BoxedStrategy<Message<'static>> {
             (any::<u32>(), any::<u64>(), bytes(MAX_CLASSES), any::<u8>()),
             proptest::option::of(float()),
             (any::<u32>(), any::<u32>()),
-            (
-                proptest::option::of(any::<u32>()),
-                proptest::option::of(any::<u32>()),
-            ),
+            (proptest::option::of(any::<u32>()), proptest::option::of(any::<u32>())),
         )
             .prop_map(
                 |(
@@ -243,28 +181,14 @@ fn message_of_kind(kind: u8) -> BoxedStrategy<Message<'static>> {
             )
             .boxed(),
         16 => Just(Message::StopInference).boxed(),
-        17 => (
-            any::<u32>(),
-            any::<u32>(),
-            any::<u32>(),
-            i16_values(MAX_BATCH_BYTES / 2),
-        )
+        17 => (any::<u32>(), any::<u32>(), any::<u32>(), i16_values(MAX_BATCH_BYTES / 2))
             .prop_map(|(seq, offset, total, values)| {
-                Message::InferenceWindow(InferenceWindow {
-                    seq,
-                    offset,
-                    total,
-                    values,
-                })
+                Message::InferenceWindow(InferenceWindow { seq, offset, total, values })
             })
             .boxed(),
         18 => Just(Message::ModelQuery).boxed(),
-        19 => any::<u8>()
-            .prop_map(|request| Message::Ack { request })
-            .boxed(),
-        20 => text()
-            .prop_map(|name| Message::SimControl(SimControl::SetActivity { name }))
-            .boxed(),
+        19 => any::<u8>().prop_map(|request| Message::Ack { request }).boxed(),
+        20 => text().prop_map(|name| Message::SimControl(SimControl::SetActivity { name })).boxed(),
         _ => unreachable!("message kind {kind}"),
     }
 }
@@ -313,10 +237,7 @@ fn split_at_cuts<'a>(bytes: &'a [u8], cuts: &[Index]) -> Vec<&'a [u8]> {
 }
 
 fn frames_of(messages: &[Message<'_>]) -> Vec<Vec<u8>> {
-    messages
-        .iter()
-        .map(|message| encode_frame_vec(message).unwrap())
-        .collect()
+    messages.iter().map(|message| encode_frame_vec(message).unwrap()).collect()
 }
 
 /// Decodes a stream that must hold exactly one frame.
@@ -331,10 +252,7 @@ fn decode_one<const N: usize>(frame: &[u8]) -> Result<Vec<u8>, FrameError> {
 fn check_same(decoded: &Message<'_>, expected: &Message<'_>) -> Result<(), TestCaseError> {
     if decoded != expected {
         prop_assert_eq!(format!("{decoded:?}"), format!("{expected:?}"));
-        prop_assert_eq!(
-            encode_frame_vec(decoded).unwrap(),
-            encode_frame_vec(expected).unwrap()
-        );
+        prop_assert_eq!(encode_frame_vec(decoded).unwrap(), encode_frame_vec(expected).unwrap());
     }
     Ok(())
 }
@@ -386,10 +304,7 @@ proptest! {
 fn strategies_cover_every_kind() {
     let mut runner = proptest::test_runner::TestRunner::deterministic();
     for kind in 0..MESSAGE_KINDS {
-        let message = message_of_kind(kind)
-            .new_tree(&mut runner)
-            .unwrap()
-            .current();
+        let message = message_of_kind(kind).new_tree(&mut runner).unwrap().current();
         assert_eq!(message.tag(), kind, "{}", message.name());
     }
 }
@@ -430,7 +345,8 @@ proptest! {
             stream.push(0);
             stream.extend_from_slice(frame);
         }
-        let results = decode_chunks(&mut FrameDecoder::<BIG>::new(), &split_at_cuts(&stream, &cuts));
+        let chunks = split_at_cuts(&stream, &cuts);
+        let results = decode_chunks(&mut FrameDecoder::<BIG>::new(), &chunks);
         let decoded: Vec<_> = results.into_iter().filter_map(Result::ok).collect();
         prop_assert_eq!(decoded, frames);
     }
@@ -520,14 +436,15 @@ proptest! {
         payload.extend_from_slice(&postcard::to_allocvec(&version).unwrap());
         payload.extend_from_slice(&tail);
         let mut decoder = FrameDecoder::<BIG>::new();
-        match decoder.feed(&frame_of_payload(&payload)) {
-            Decoded::Frame { result: Ok(Message::DeviceInfo(info)), .. } => {
-                prop_assert_eq!(info.protocol_version, version);
-            }
-            Decoded::Frame { result: Err(FrameError::Malformed { device_info_version, .. }), .. } => {
+        let Decoded::Frame { result, .. } = decoder.feed(&frame_of_payload(&payload)) else {
+            unreachable!("a whole frame was fed");
+        };
+        match result {
+            Ok(Message::DeviceInfo(info)) => prop_assert_eq!(info.protocol_version, version),
+            Err(FrameError::Malformed { device_info_version, .. }) => {
                 prop_assert_eq!(device_info_version, Some(version));
             }
-            Decoded::Frame { result: Err(FrameError::TrailingBytes { .. }), .. } => {}
+            Err(FrameError::TrailingBytes { .. }) => {}
             other => prop_assert!(false, "{other:?}"),
         }
     }
@@ -537,24 +454,17 @@ proptest! {
 #[test]
 fn every_single_byte_change_is_caught() {
     let messages = [
-        Message::Hello(Hello {
-            protocol_version: 1,
-        }),
+        Message::Hello(Hello { protocol_version: 1 }),
         Message::Ping { nonce: 0xdead_beef },
         Message::StopInference,
-        Message::ModelChunk(ModelChunk {
-            slot: 1,
-            offset: 256,
-            bytes: &[0, 1, 0, 0, 0xfe, 0xff, 0],
-        }),
+        Message::ModelChunk(ModelChunk { slot: 1, offset: 256, bytes: &[0, 1, 0, 0, 0xfe, 0xff, 0] }),
         Message::SampleBatch(SampleBatch {
             stream: 1,
             seq: 300,
             first_sample: 4800,
             t0_us: 1_300_000,
             dt_us: 62.5,
-            values: I16Values::from_le_bytes(&[0x01, 0x00, 0xff, 0xff, 0x00, 0x01, 0x00, 0x80])
-                .unwrap(),
+            values: I16Values::from_le_bytes(&[0x01, 0x00, 0xff, 0xff, 0x00, 0x01, 0x00, 0x80]).unwrap(),
         }),
         Message::InferenceResult(InferenceResult {
             seq: 7,
@@ -578,11 +488,7 @@ fn every_single_byte_change_is_caught() {
                 let mut corrupted = frame.clone();
                 corrupted[position] ^= flip;
                 let result = decode_one::<MAX_FRAME>(&corrupted);
-                assert!(
-                    result.is_err(),
-                    "{}: byte {position} ^ {flip:#04x}",
-                    message.name()
-                );
+                assert!(result.is_err(), "{}: byte {position} ^ {flip:#04x}", message.name());
             }
         }
     }
@@ -596,11 +502,7 @@ fn oversized_starts_one_byte_past_the_limit() {
     let frame_with_body = |body_len: usize| {
         (0..bytes.len())
             .map(|len| {
-                let message = Message::ModelChunk(ModelChunk {
-                    slot: 0,
-                    offset: 0,
-                    bytes: &bytes[..len],
-                });
+                let message = Message::ModelChunk(ModelChunk { slot: 0, offset: 0, bytes: &bytes[..len] });
                 encode_frame_vec(&message).unwrap()
             })
             .find(|frame| frame.len() - 1 == body_len)
@@ -609,10 +511,7 @@ fn oversized_starts_one_byte_past_the_limit() {
     let fits = frame_with_body(48);
     let too_long = frame_with_body(49);
     assert!(decode_one::<48>(&fits).is_ok());
-    assert_eq!(
-        decode_one::<48>(&too_long),
-        Err(FrameError::Oversized { limit: 48 })
-    );
+    assert_eq!(decode_one::<48>(&too_long), Err(FrameError::Oversized { limit: 48 }));
 }
 
 /// What a bad frame must give; the postcard error inside `Malformed` is not pinned.
@@ -627,12 +526,9 @@ enum Expected {
 impl Expected {
     fn of(error: &FrameError) -> Option<Self> {
         Some(match error {
-            FrameError::Malformed {
-                device_info_version,
-                ..
-            } => Expected::Malformed {
-                device_info_version: *device_info_version,
-            },
+            FrameError::Malformed { device_info_version, .. } => {
+                Expected::Malformed { device_info_version: *device_info_version }
+            }
             FrameError::TrailingBytes { extra } => Expected::TrailingBytes(*extra),
             FrameError::Truncated { len } => Expected::Truncated(*len),
             FrameError::Cobs => Expected::Cobs,
@@ -654,61 +550,31 @@ fn bad_frames_give_the_right_error() {
     };
     assert!(decode_one::<MAX_FRAME>(&frame_of_payload(&device_info_with_sensors(4))).is_ok());
 
-    let future = |version| Expected::Malformed {
-        device_info_version: version,
-    };
+    let future = |version| Expected::Malformed { device_info_version: version };
     let cases = [
         (
             "a DeviceInfo from version 7 that this version cannot read",
             frame_of_payload(&[1, 7, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
             future(Some(7)),
         ),
-        (
-            "a DeviceInfo from version 300",
-            frame_of_payload(&[1, 0xac, 0x02, 0x80]),
-            future(Some(300)),
-        ),
+        ("a DeviceInfo from version 300", frame_of_payload(&[1, 0xac, 0x02, 0x80]), future(Some(300))),
         (
             "more sensors than a DeviceInfo holds",
             frame_of_payload(&device_info_with_sensors(5)),
             future(Some(1)),
         ),
-        (
-            "a DeviceInfo without a version",
-            frame_of_payload(&[1]),
-            future(None),
-        ),
+        ("a DeviceInfo without a version", frame_of_payload(&[1]), future(None)),
         ("an unknown tag", frame_of_payload(&[0x7f]), future(None)),
         (
             "a varint longer than a u32",
             frame_of_payload(&[2, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]),
             future(None),
         ),
-        (
-            "an odd number of sample bytes",
-            frame_of_payload(&[0x11, 0, 0, 0, 3, 1, 2, 3]),
-            future(None),
-        ),
-        (
-            "a bool that is neither 0 nor 1",
-            frame_of_payload(&[0x0e, 2]),
-            future(None),
-        ),
-        (
-            "a Ping with a byte too many",
-            frame_of_payload(&[2, 5, 0]),
-            Expected::TrailingBytes(1),
-        ),
-        (
-            "a CRC and nothing else",
-            frame_of_payload(&[]),
-            Expected::Truncated(4),
-        ),
-        (
-            "a COBS code past the end",
-            vec![0x05, 0x01, 0x02, 0x00],
-            Expected::Cobs,
-        ),
+        ("an odd number of sample bytes", frame_of_payload(&[0x11, 0, 0, 0, 3, 1, 2, 3]), future(None)),
+        ("a bool that is neither 0 nor 1", frame_of_payload(&[0x0e, 2]), future(None)),
+        ("a Ping with a byte too many", frame_of_payload(&[2, 5, 0]), Expected::TrailingBytes(1)),
+        ("a CRC and nothing else", frame_of_payload(&[]), Expected::Truncated(4)),
+        ("a COBS code past the end", vec![0x05, 0x01, 0x02, 0x00], Expected::Cobs),
     ];
     for (what, frame, expected) in cases {
         match decode_one::<MAX_FRAME>(&frame) {
@@ -725,4 +591,29 @@ fn empty_frames_are_ignored() {
     let stream = [&[0u8, 0, 0][..], &frame, &[0, 0], &frame].concat();
     let results = decode_chunks(&mut FrameDecoder::<MAX_FRAME>::new(), &[&stream]);
     assert_eq!(results, vec![Ok(frame.clone()), Ok(frame)]);
+}
+
+/// A newer board may append fields to `DeviceInfo`; this version still learns which version it
+/// speaks instead of a bare "trailing bytes".
+#[test]
+fn a_device_info_with_appended_fields_still_reports_its_version() {
+    let info = DeviceInfo {
+        protocol_version: PROTOCOL_VERSION + 1,
+        board: "future",
+        firmware_version: "9.0.0",
+        device_id: "f1",
+        sensors: heapless::Vec::new(),
+        max_frame: 520,
+        model_slots: heapless::Vec::new(),
+        capabilities: Capabilities(0),
+    };
+    let mut payload = postcard::to_allocvec(&Message::DeviceInfo(info)).unwrap();
+    payload.extend_from_slice(&[0x05, 0x2a, 0x01]);
+    let frame = common::frame_of_payload(&payload);
+    let mut decoder = FrameDecoder::<MAX_FRAME>::new();
+    let Decoded::Frame { result, .. } = decoder.feed(&frame) else { panic!("one frame") };
+    assert!(
+        matches!(result, Err(FrameError::Malformed { device_info_version: Some(v), .. }) if v == PROTOCOL_VERSION + 1),
+        "{result:?}"
+    );
 }

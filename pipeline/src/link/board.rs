@@ -87,12 +87,19 @@ pub struct WindowPart {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reply {
     DeviceInfo(BoardInfo),
-    Pong { nonce: u32 },
-    Error { code: mote_wire::ErrorCode, detail: String },
+    Pong {
+        nonce: u32,
+    },
+    Error {
+        code: mote_wire::ErrorCode,
+        detail: String,
+    },
     StreamStarted(StreamStarted),
     StreamStopped(StreamStopped),
     ModelStatus(ModelSlot),
-    Ack { request: u8 },
+    Ack {
+        request: u8,
+    },
     Inference(Inference),
     Window(WindowPart),
     /// A host→board message coming back (a loopback cable?).
@@ -160,8 +167,9 @@ impl Board {
             .open_native()
             .map_err(|error| LinkError::from_open(port, error))?;
         let _ = serial.clear(ClearBuffer::Input);
-        let reader_port =
-            serial.try_clone_native().map_err(|error| LinkError::Open { port: port.into(), source: error })?;
+        let reader_port = serial
+            .try_clone_native()
+            .map_err(|error| LinkError::Open { port: port.into(), source: error })?;
         let (sender, events) = mpsc::channel(CHANNEL_DEPTH);
         let stop = Arc::new(AtomicBool::new(false));
         let counters = Arc::new(WireCounters::default());
@@ -267,9 +275,14 @@ impl Board {
             match self.writer.write(bytes) {
                 Ok(0) => break,
                 Ok(n) => bytes = &bytes[n..],
-                Err(error) if matches!(error.kind(), ErrorKind::TimedOut | ErrorKind::Interrupted | ErrorKind::WouldBlock)
-                    && Instant::now() < deadline => {}
-                Err(source) if source.kind() == ErrorKind::BrokenPipe || source.raw_os_error() == Some(libc::EIO) => {
+                Err(error)
+                    if matches!(
+                        error.kind(),
+                        ErrorKind::TimedOut | ErrorKind::Interrupted | ErrorKind::WouldBlock
+                    ) && Instant::now() < deadline => {}
+                Err(source)
+                    if source.kind() == ErrorKind::BrokenPipe || source.raw_os_error() == Some(libc::EIO) =>
+                {
                     let reason = source.to_string();
                     self.closed = Some(reason.clone());
                     return Err(LinkError::Disconnected { port: self.port_name.clone(), reason });
@@ -332,7 +345,9 @@ impl Board {
             };
             match event {
                 Event::Reply(reply) if accept(&reply) => break Ok(reply),
-                Event::Reply(Reply::Error { code, detail }) => break Err(LinkError::Refused { request, code, detail }),
+                Event::Reply(Reply::Error { code, detail }) => {
+                    break Err(LinkError::Refused { request, code, detail });
+                }
                 Event::Closed(reason) => {
                     break Err(LinkError::Disconnected { port: self.port_name.clone(), reason });
                 }
@@ -347,13 +362,17 @@ impl Board {
     pub async fn ping(&mut self) -> Result<Duration, LinkError> {
         let started = Instant::now();
         let nonce = started.elapsed().subsec_nanos() ^ 0x6d6f_7465;
-        self.request(&Message::Ping { nonce }, |reply| *reply == Reply::Pong { nonce }, REPLY_TIMEOUT).await?;
+        self.request(&Message::Ping { nonce }, |reply| *reply == Reply::Pong { nonce }, REPLY_TIMEOUT)
+            .await?;
         Ok(started.elapsed())
     }
 
     pub async fn start_stream(&mut self, sensor: u8, rate_hz: u32) -> Result<StreamStarted, LinkError> {
         let request = Message::StartStream(StartStream { sensor, rate_hz });
-        match self.request(&request, |r| matches!(r, Reply::StreamStarted(s) if s.sensor == sensor), REPLY_TIMEOUT).await? {
+        match self
+            .request(&request, |r| matches!(r, Reply::StreamStarted(s) if s.sensor == sensor), REPLY_TIMEOUT)
+            .await?
+        {
             Reply::StreamStarted(started) => Ok(started),
             _ => unreachable!("accepted only StreamStarted"),
         }
@@ -367,7 +386,9 @@ impl Board {
             match self.request(&Message::StopStream { stream }, accept, REPLY_TIMEOUT / 2).await {
                 Ok(Reply::StreamStopped(stopped)) => return Ok(Some(stopped)),
                 // Our first StopStream was carried out but its answer was lost.
-                Err(LinkError::Refused { code: mote_wire::ErrorCode::UNKNOWN_STREAM, .. }) => return Ok(None),
+                Err(LinkError::Refused { code: mote_wire::ErrorCode::UNKNOWN_STREAM, .. }) => {
+                    return Ok(None);
+                }
                 Err(LinkError::Timeout { .. }) => continue,
                 Err(error) => return Err(error),
                 Ok(_) => unreachable!("accepted only StreamStopped"),
@@ -425,7 +446,12 @@ fn read_loop(
                 return;
             }
             Ok(n) => n,
-            Err(error) if matches!(error.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock | ErrorKind::Interrupted) => {
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    ErrorKind::TimedOut | ErrorKind::WouldBlock | ErrorKind::Interrupted
+                ) =>
+            {
                 continue;
             }
             Err(error) => {

@@ -12,7 +12,9 @@ pub enum LinkError {
          (`sudo usermod -aG dialout $USER`), then log out and back in"
     )]
     PermissionDenied { port: String },
-    #[error("{port} is in use by another program (a serial monitor, or another Mote window); close it and try again")]
+    #[error(
+        "{port} is in use by another program (a serial monitor, or another Mote window); close it and try again"
+    )]
     PortBusy { port: String },
     #[error("cannot open {port}: {source}")]
     Open { port: String, source: serialport::Error },
@@ -26,9 +28,7 @@ pub enum LinkError {
          a board that prints text lines works with `mote forward`"
     )]
     NotMote { port: String, bytes: u64, sample: String },
-    #[error(
-        "{port} speaks Mote protocol v{board}, this Mote speaks v{host}: {advice}"
-    )]
+    #[error("{port} speaks Mote protocol v{board}, this Mote speaks v{host}: {advice}")]
     ProtocolMismatch { port: String, board: u16, host: u16, advice: &'static str },
     #[error("{port} disconnected: {reason}")]
     Disconnected { port: String, reason: String },

@@ -35,8 +35,7 @@ mod link;
 mod reading;
 
 pub use capture::{
-    Capture, CaptureEnd, CaptureOptions, CaptureProgress, CaptureReport, CaptureTiming,
-    MAX_CAPTURE_DURATION,
+    Capture, CaptureEnd, CaptureOptions, CaptureProgress, CaptureReport, CaptureTiming, MAX_CAPTURE_DURATION,
 };
 pub use detection::{
     DEFAULT_DETECTION_WINDOW, DetectedStream, DetectionOptions, MAX_DETECTION_WINDOW,

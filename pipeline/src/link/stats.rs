@@ -84,7 +84,8 @@ impl StreamStats {
         self.batches += 1;
         self.samples += n_samples;
 
-        let last_sample_us = batch.t0_us + ((n_samples.saturating_sub(1)) as f64 * f64::from(batch.dt_us)) as u64;
+        let last_sample_us =
+            batch.t0_us + ((n_samples.saturating_sub(1)) as f64 * f64::from(batch.dt_us)) as u64;
         if let Some(previous) = tracker.last_arrival {
             let gap_ms = batch.arrived.duration_since(previous).as_secs_f64() * 1e3;
             self.max_gap_ms = self.max_gap_ms.max(gap_ms);

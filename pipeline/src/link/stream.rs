@@ -25,7 +25,9 @@ pub enum CaptureEnd {
     Completed,
     Cancelled,
     /// The board went away; what arrived before is kept.
-    Disconnected { reason: String },
+    Disconnected {
+        reason: String,
+    },
 }
 
 /// A run of samples that did not arrive.
@@ -70,7 +72,11 @@ pub async fn capture(
 ) -> Result<Capture, LinkError> {
     let sensor_idx = board.info().sensor_index(&request.sensor).ok_or_else(|| {
         let names: Vec<&str> = board.info().sensors.iter().map(|s| s.name.as_str()).collect();
-        LinkError::Invalid(format!("the board has no sensor `{}` (it has: {})", request.sensor, names.join(", ")))
+        LinkError::Invalid(format!(
+            "the board has no sensor `{}` (it has: {})",
+            request.sensor,
+            names.join(", ")
+        ))
     })?;
     let sensor = board.info().sensors[usize::from(sensor_idx)].clone();
     if !sensor.rates_hz.contains(&request.rate_hz) {
@@ -170,7 +176,8 @@ impl Collector {
     fn take(&mut self, batch: &Batch) {
         self.stats.observe(batch);
         if batch.first_sample > self.next_sample {
-            self.gaps.push(Gap { first_sample: self.next_sample, samples: batch.first_sample - self.next_sample });
+            self.gaps
+                .push(Gap { first_sample: self.next_sample, samples: batch.first_sample - self.next_sample });
         }
         self.values.extend_from_slice(&batch.values);
         self.next_sample = batch.first_sample + (batch.values.len() / self.n_axes.max(1)) as u64;

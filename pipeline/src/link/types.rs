@@ -96,7 +96,11 @@ impl From<&DeviceInfo<'_>> for BoardInfo {
                     axes: sensor
                         .axes
                         .iter()
-                        .map(|axis| Axis { name: axis.name.into(), unit: axis.unit.into(), scale: axis.scale })
+                        .map(|axis| Axis {
+                            name: axis.name.into(),
+                            unit: axis.unit.into(),
+                            scale: axis.scale,
+                        })
                         .collect(),
                     rates_hz: sensor.rates_hz.to_vec(),
                 })

@@ -57,10 +57,18 @@ pub async fn run(command: DevicesCommand, json: bool) -> anyhow::Result<()> {
             println!("    likely: {name}");
         }
         if let Some(board) = &device.board {
-            println!("    board {} · firmware {} · id {}", board.board, board.firmware_version, board.device_id);
+            println!(
+                "    board {} · firmware {} · id {}",
+                board.board, board.firmware_version, board.device_id
+            );
             for sensor in &board.sensors {
                 let axes: Vec<&str> = sensor.axes.iter().map(|a| a.name.as_str()).collect();
-                println!("    sensor {:<6} {:<32} rates {:?} Hz", sensor.name, axes.join(" "), sensor.rates_hz);
+                println!(
+                    "    sensor {:<6} {:<32} rates {:?} Hz",
+                    sensor.name,
+                    axes.join(" "),
+                    sensor.rates_hz
+                );
             }
             for slot in &board.model_slots {
                 let active = if slot.active { " (active)" } else { "" };

@@ -2,6 +2,7 @@
 //! for scripts and CI.
 
 mod devices;
+mod forward;
 mod output;
 mod sim;
 mod stream;
@@ -30,6 +31,8 @@ enum Command {
     Devices(devices::DevicesCommand),
     /// Stream a sensor from a board, showing rate, jitter and losses live.
     Stream(stream::StreamCommand),
+    /// Capture from a board that prints readings as text lines (Edge Impulse data-forwarder style).
+    Forward(forward::ForwardCommand),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
         Command::Sim(command) => sim::run(command, cli.json, &cancel),
         Command::Devices(command) => runtime.block_on(devices::run(command, cli.json)),
         Command::Stream(command) => runtime.block_on(stream::run(command, cli.json, &cancel)),
+        Command::Forward(command) => forward::run(command, cli.json, cancel.clone()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

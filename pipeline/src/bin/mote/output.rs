@@ -1,10 +1,15 @@
 //! Printing for people and for scripts.
 
 use mote_pipeline::link::LinkError;
+use mote_pipeline::link::forwarder::ForwarderError;
 
 /// Prints an error: `error: …` for people, `{"error": {"code", "message"}}` for scripts.
 pub fn print_error(error: &anyhow::Error, json: bool) {
-    let code = error.downcast_ref::<LinkError>().map_or("error", LinkError::code);
+    let code = error
+        .downcast_ref::<LinkError>()
+        .map(LinkError::code)
+        .or_else(|| error.downcast_ref::<ForwarderError>().map(ForwarderError::code))
+        .unwrap_or("error");
     if json {
         let value = serde_json::json!({ "error": { "code": code, "message": format!("{error:#}") } });
         println!("{value}");

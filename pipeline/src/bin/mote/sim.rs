@@ -13,7 +13,8 @@ pub fn run(command: SimCommand, json: bool, stop: &AtomicBool) -> anyhow::Result
         if json {
             println!("{}", serde_json::to_string(ready).unwrap_or_default());
         } else {
-            let place = ready.path.clone().or(ready.tcp.map(|addr| format!("tcp://{addr}"))).unwrap_or_default();
+            let place =
+                ready.path.clone().or(ready.tcp.map(|addr| format!("tcp://{addr}"))).unwrap_or_default();
             println!("virtual board {} on {place}", ready.device_id);
             println!("models are kept in {}", ready.flash.display());
             if let Some(warning) = &ready.warning {

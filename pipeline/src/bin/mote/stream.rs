@@ -63,7 +63,8 @@ pub async fn run(command: StreamCommand, json: bool, cancel: &AtomicBool) -> any
         .find(|s| s.name == command.sensor)
         .cloned()
         .with_context(|| format!("{} has no sensor `{}`", board.info().board, command.sensor))?;
-    let rate_hz = command.rate.unwrap_or(if sensor.rates_hz.contains(&100) { 100 } else { sensor.rates_hz[0] });
+    let rate_hz =
+        command.rate.unwrap_or(if sensor.rates_hz.contains(&100) { 100 } else { sensor.rates_hz[0] });
     let request = CaptureRequest {
         sensor: command.sensor.clone(),
         rate_hz,
@@ -85,7 +86,8 @@ pub async fn run(command: StreamCommand, json: bool, cancel: &AtomicBool) -> any
     .await?;
     bar.finish_and_clear();
     if let Some(path) = &command.csv {
-        write_csv(path, &captured, command.raw).with_context(|| format!("cannot write {}", path.display()))?;
+        write_csv(path, &captured, command.raw)
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     if json {
         print_json(&captured);
@@ -93,7 +95,10 @@ pub async fn run(command: StreamCommand, json: bool, cancel: &AtomicBool) -> any
         print_summary(&port, &captured, command.csv.as_deref());
     }
     if let CaptureEnd::Disconnected { reason } = &captured.end {
-        anyhow::bail!("the board disconnected after {} samples ({reason}); they were kept", captured.n_samples());
+        anyhow::bail!(
+            "the board disconnected after {} samples ({reason}); they were kept",
+            captured.n_samples()
+        );
     }
     Ok(())
 }

@@ -28,16 +28,11 @@ pub struct CaptureOptions {
 impl CaptureOptions {
     /// Capture for `duration`, with no cancel flag.
     pub fn for_duration(duration: Duration) -> Self {
-        Self {
-            duration,
-            cancel: None,
-        }
+        Self { duration, cancel: None }
     }
 
     pub(crate) fn is_cancelled(&self) -> bool {
-        self.cancel
-            .as_ref()
-            .is_some_and(|cancel| cancel.load(Ordering::Relaxed))
+        self.cancel.as_ref().is_some_and(|cancel| cancel.load(Ordering::Relaxed))
     }
 }
 
@@ -136,9 +131,7 @@ pub(crate) fn validate_stream(
         });
     }
     if !(stream.sampling_rate_hz.is_finite() && stream.sampling_rate_hz > 0.0) {
-        return Err(ForwarderError::InvalidSamplingRate {
-            rate_hz: stream.sampling_rate_hz,
-        });
+        return Err(ForwarderError::InvalidSamplingRate { rate_hz: stream.sampling_rate_hz });
     }
     if stream.axis_count == 0 || stream.axis_names.len() != stream.axis_count {
         return Err(ForwarderError::AxisNameCountMismatch {
@@ -197,11 +190,7 @@ impl CaptureTally {
 
     /// Counts the bytes left without a `\n` when the port went away.
     pub(crate) fn record_cut_off_line(&mut self, line: &RawLine, line_number: u64) {
-        self.garbage.record(
-            line_number,
-            &line_text(line),
-            GarbageReason::CutOffByDisconnect,
-        );
+        self.garbage.record(line_number, &line_text(line), GarbageReason::CutOffByDisconnect);
     }
 
     pub(crate) fn progress(&self, elapsed: Duration, duration: Duration) -> CaptureProgress {
@@ -225,8 +214,8 @@ impl CaptureTally {
             _ => None,
         };
         let expected_rate_hz = stream.sampling_rate_hz;
-        let rate_deviation_percent = measured_rate_hz
-            .map(|measured_hz| (measured_hz - expected_rate_hz) / expected_rate_hz * 100.0);
+        let rate_deviation_percent =
+            measured_rate_hz.map(|measured_hz| (measured_hz - expected_rate_hz) / expected_rate_hz * 100.0);
         Capture {
             axis_names: stream.axis_names.clone(),
             axis_count: self.axis_count,
@@ -256,9 +245,7 @@ mod tests {
     fn stream(axis_count: usize, sampling_rate_hz: f64) -> DetectedStream {
         DetectedStream {
             axis_count,
-            axis_names: (0..axis_count)
-                .map(|axis_idx| format!("axis{axis_idx}"))
-                .collect(),
+            axis_names: (0..axis_count).map(|axis_idx| format!("axis{axis_idx}")).collect(),
             sampling_rate_hz,
             rate_source: RateSource::Detected,
             measured_rate_hz: Some(sampling_rate_hz),
@@ -280,9 +267,7 @@ mod tests {
         let lines: [&[u8]; 6] = [b"1,2", b"hello", b"3\t4", b"5,6,7", b"\xff,1", b"7 8"];
         for (line_idx, text) in lines.iter().enumerate() {
             let arrived_at = start + Duration::from_millis(10) * line_idx as u32;
-            tally
-                .record_line(&line(text), line_idx as u64 + 1, arrived_at)
-                .expect("no device error");
+            tally.record_line(&line(text), line_idx as u64 + 1, arrived_at).expect("no device error");
         }
         tally.record_cut_off_line(&line(b"9,"), 7);
         let capture = tally.finish(
@@ -292,29 +277,16 @@ mod tests {
             CaptureEnd::Cancelled,
         );
 
-        assert_eq!(
-            capture.to_rows(),
-            vec![vec![1.0, 2.0], vec![3.0, 4.0], vec![7.0, 8.0]]
-        );
+        assert_eq!(capture.to_rows(), vec![vec![1.0, 2.0], vec![3.0, 4.0], vec![7.0, 8.0]]);
         assert_eq!(capture.sample_count(), 3);
         assert_eq!(capture.report.garbage.line_count, 4);
-        let reasons: Vec<_> = capture
-            .report
-            .garbage
-            .examples
-            .iter()
-            .map(|example| example.reason.clone())
-            .collect();
+        let reasons: Vec<_> =
+            capture.report.garbage.examples.iter().map(|example| example.reason.clone()).collect();
         assert_eq!(
             reasons,
             [
-                GarbageReason::NonNumericToken {
-                    token: "hello".into()
-                },
-                GarbageReason::WrongAxisCount {
-                    expected: 2,
-                    found: 3
-                },
+                GarbageReason::NonNumericToken { token: "hello".into() },
+                GarbageReason::WrongAxisCount { expected: 2, found: 3 },
                 GarbageReason::InvalidUtf8,
                 GarbageReason::CutOffByDisconnect,
             ]
@@ -328,13 +300,8 @@ mod tests {
     #[test]
     fn device_error_aborts() {
         let mut tally = CaptureTally::new(1);
-        let error = tally
-            .record_line(&line(b"ERR: overheated"), 1, Instant::now())
-            .expect_err("aborts");
-        assert_eq!(
-            error.to_string(),
-            "the board reported an error: ERR: overheated"
-        );
+        let error = tally.record_line(&line(b"ERR: overheated"), 1, Instant::now()).expect_err("aborts");
+        assert_eq!(error.to_string(), "the board reported an error: ERR: overheated");
     }
 
     #[test]
@@ -348,24 +315,11 @@ mod tests {
             (stream(2, 0.0), &options, "invalid_sampling_rate"),
             (no_axes, &options, "axis_name_count_mismatch"),
             (wrong_names, &options, "axis_name_count_mismatch"),
-            (
-                stream(2, 50.0),
-                &CaptureOptions::for_duration(Duration::ZERO),
-                "invalid_capture_duration",
-            ),
-            (
-                stream(2, 50.0),
-                &CaptureOptions::for_duration(Duration::MAX),
-                "invalid_capture_duration",
-            ),
+            (stream(2, 50.0), &CaptureOptions::for_duration(Duration::ZERO), "invalid_capture_duration"),
+            (stream(2, 50.0), &CaptureOptions::for_duration(Duration::MAX), "invalid_capture_duration"),
         ];
         for (stream, options, expected_code) in cases {
-            assert_eq!(
-                validate_stream(&stream, options)
-                    .expect_err("invalid")
-                    .code(),
-                expected_code
-            );
+            assert_eq!(validate_stream(&stream, options).expect_err("invalid").code(), expected_code);
         }
         assert!(validate_stream(&stream(2, 50.0), &options).is_ok());
     }
@@ -377,15 +331,10 @@ mod tests {
             &stream(1, 10.0),
             Duration::from_secs(1),
             Duration::from_millis(500),
-            CaptureEnd::Disconnected {
-                detail: "Broken pipe".into(),
-            },
+            CaptureEnd::Disconnected { detail: "Broken pipe".into() },
         );
         let json = serde_json::to_value(&capture.report).expect("report serializes");
-        assert_eq!(
-            json["end"],
-            serde_json::json!({"kind": "disconnected", "detail": "Broken pipe"})
-        );
+        assert_eq!(json["end"], serde_json::json!({"kind": "disconnected", "detail": "Broken pipe"}));
         assert_eq!(json["timing"]["measured_rate_hz"], serde_json::Value::Null);
     }
 
@@ -394,11 +343,6 @@ mod tests {
         let tally = CaptureTally::new(1);
         let progress = tally.progress(Duration::from_secs(3), Duration::from_secs(2));
         assert_eq!(progress.fraction_done(), 1.0);
-        assert_eq!(
-            tally
-                .progress(Duration::from_secs(1), Duration::from_secs(2))
-                .fraction_done(),
-            0.5
-        );
+        assert_eq!(tally.progress(Duration::from_secs(1), Duration::from_secs(2)).fraction_done(), 0.5);
     }
 }

@@ -37,11 +37,7 @@ pub struct DetectionOptions {
 
 impl Default for DetectionOptions {
     fn default() -> Self {
-        Self {
-            window: DEFAULT_DETECTION_WINDOW,
-            sampling_rate_hz: None,
-            axis_names: None,
-        }
+        Self { window: DEFAULT_DETECTION_WINDOW, sampling_rate_hz: None, axis_names: None }
     }
 }
 
@@ -63,16 +59,10 @@ impl DetectionOptions {
         if let Some(names) = &self.axis_names {
             for (name_idx, name) in names.iter().enumerate() {
                 if name.trim().is_empty() {
-                    return Err(ForwarderError::InvalidAxisName {
-                        name: name.clone(),
-                        problem: "empty",
-                    });
+                    return Err(ForwarderError::InvalidAxisName { name: name.clone(), problem: "empty" });
                 }
                 if names[..name_idx].contains(name) {
-                    return Err(ForwarderError::InvalidAxisName {
-                        name: name.clone(),
-                        problem: "repeated",
-                    });
+                    return Err(ForwarderError::InvalidAxisName { name: name.clone(), problem: "repeated" });
                 }
             }
         }
@@ -193,19 +183,16 @@ impl DetectionTally {
         options: &DetectionOptions,
         listened: Duration,
     ) -> Result<DetectedStream, ForwarderError> {
-        let (Some(axis_count), Some(first_arrival), Some(last_arrival)) = (
-            self.axis_count,
-            self.first_counted_arrival,
-            self.last_counted_arrival,
-        ) else {
+        let (Some(axis_count), Some(first_arrival), Some(last_arrival)) =
+            (self.axis_count, self.first_counted_arrival, self.last_counted_arrival)
+        else {
             return Err(ForwarderError::NoReadings {
                 window: listened,
                 received_line_count: self.received_line_count,
                 garbage_line_count: self.garbage.line_count,
             });
         };
-        let measured_rate_hz =
-            rate_from_arrivals(self.counted_line_count, first_arrival, last_arrival);
+        let measured_rate_hz = rate_from_arrivals(self.counted_line_count, first_arrival, last_arrival);
         let (sampling_rate_hz, rate_source) = match (options.sampling_rate_hz, measured_rate_hz) {
             (Some(given_hz), _) => (given_hz, RateSource::UserGiven),
             (None, Some(measured_hz)) if measured_hz > MIN_AUTO_DETECTED_RATE_HZ => {
@@ -221,9 +208,7 @@ impl DetectionTally {
             }
         };
         let axis_names = match &options.axis_names {
-            None => (0..axis_count)
-                .map(|axis_idx| format!("axis{axis_idx}"))
-                .collect(),
+            None => (0..axis_count).map(|axis_idx| format!("axis{axis_idx}")).collect(),
             Some(names) if names.len() == axis_count => names.clone(),
             Some(names) => {
                 return Err(ForwarderError::AxisNameCountMismatch {
@@ -274,33 +259,21 @@ mod tests {
     #[test]
     fn measures_rate_between_first_and_last_counted_lines() {
         let lines = vec!["2,3"; 11];
-        let stream = detect(
-            &lines,
-            Duration::from_millis(16),
-            &DetectionOptions::default(),
-        )
-        .expect("detects");
+        let stream =
+            detect(&lines, Duration::from_millis(16), &DetectionOptions::default()).expect("detects");
         assert_eq!(stream.axis_count, 2);
         assert_eq!(stream.axis_names, ["axis0", "axis1"]);
         assert_eq!(stream.counted_line_count, 10);
         assert_eq!(stream.rate_source, RateSource::Detected);
-        assert!(
-            (stream.sampling_rate_hz - 62.5).abs() < 1e-6,
-            "{}",
-            stream.sampling_rate_hz
-        );
+        assert!((stream.sampling_rate_hz - 62.5).abs() < 1e-6, "{}", stream.sampling_rate_hz);
         assert_eq!(stream.skipped_first_line.as_deref(), Some("2,3"));
     }
 
     #[test]
     fn ignores_a_cut_first_line_and_counts_garbage() {
         let lines = ["3", "1,2,3", "hello", "1,2", "4,5,6", "7,8,9"];
-        let stream = detect(
-            &lines,
-            Duration::from_millis(100),
-            &DetectionOptions::default(),
-        )
-        .expect("detects");
+        let stream =
+            detect(&lines, Duration::from_millis(100), &DetectionOptions::default()).expect("detects");
         assert_eq!(stream.axis_count, 3);
         assert_eq!(stream.counted_line_count, 3);
         assert_eq!(stream.skipped_first_line.as_deref(), Some("3"));
@@ -313,19 +286,8 @@ mod tests {
                 .map(|example| (example.line_number, example.reason.clone()))
                 .collect::<Vec<_>>(),
             vec![
-                (
-                    3,
-                    GarbageReason::NonNumericToken {
-                        token: "hello".into()
-                    }
-                ),
-                (
-                    4,
-                    GarbageReason::WrongAxisCount {
-                        expected: 3,
-                        found: 2
-                    }
-                ),
+                (3, GarbageReason::NonNumericToken { token: "hello".into() }),
+                (4, GarbageReason::WrongAxisCount { expected: 3, found: 2 }),
             ]
         );
     }
@@ -333,26 +295,17 @@ mod tests {
     #[test]
     fn axis_count_comes_from_the_first_reading_after_the_skipped_line() {
         let lines = ["x", "booting", "1 2 3 4", "5 6 7 8", "1 2 3 4"];
-        let stream = detect(
-            &lines,
-            Duration::from_millis(100),
-            &DetectionOptions::default(),
-        )
-        .expect("detects");
+        let stream =
+            detect(&lines, Duration::from_millis(100), &DetectionOptions::default()).expect("detects");
         assert_eq!(stream.axis_count, 4);
         assert_eq!(stream.garbage.line_count, 1);
     }
 
     #[test]
     fn device_error_aborts_even_on_the_first_line() {
-        for lines in [
-            &["ERR: sensor not found"][..],
-            &["1,2", "1,2", "ERR: imu"][..],
-        ] {
+        for lines in [&["ERR: sensor not found"][..], &["1,2", "1,2", "ERR: imu"][..]] {
             let error = tally_of(lines, Duration::from_millis(10)).expect_err("aborts");
-            let ForwarderError::DeviceReportedError { line } = error else {
-                panic!("{error:?}")
-            };
+            let ForwarderError::DeviceReportedError { line } = error else { panic!("{error:?}") };
             assert_eq!(&line, lines.last().expect("has lines"));
         }
     }
@@ -360,20 +313,12 @@ mod tests {
     #[test]
     fn slow_rates_need_the_user() {
         let lines = ["1", "1", "1"];
-        let error = detect(&lines, Duration::from_secs(1), &DetectionOptions::default())
-            .expect_err("too slow");
-        let ForwarderError::RateTooLowToDetect {
-            measured_rate_hz, ..
-        } = error
-        else {
-            panic!("{error:?}")
-        };
+        let error =
+            detect(&lines, Duration::from_secs(1), &DetectionOptions::default()).expect_err("too slow");
+        let ForwarderError::RateTooLowToDetect { measured_rate_hz, .. } = error else { panic!("{error:?}") };
         assert_eq!(measured_rate_hz, Some(1.0));
 
-        let options = DetectionOptions {
-            sampling_rate_hz: Some(1.0),
-            ..DetectionOptions::default()
-        };
+        let options = DetectionOptions { sampling_rate_hz: Some(1.0), ..DetectionOptions::default() };
         let stream = detect(&lines, Duration::from_secs(1), &options).expect("user gave the rate");
         assert_eq!(stream.sampling_rate_hz, 1.0);
         assert_eq!(stream.rate_source, RateSource::UserGiven);
@@ -382,20 +327,12 @@ mod tests {
 
     #[test]
     fn one_counted_line_is_not_enough_to_detect_a_rate() {
-        let error = detect(
-            &["1", "1"],
-            Duration::from_millis(10),
-            &DetectionOptions::default(),
-        )
-        .expect_err("one line");
+        let error = detect(&["1", "1"], Duration::from_millis(10), &DetectionOptions::default())
+            .expect_err("one line");
         assert!(
             matches!(
                 error,
-                ForwarderError::RateTooLowToDetect {
-                    measured_rate_hz: None,
-                    counted_line_count: 1,
-                    ..
-                }
+                ForwarderError::RateTooLowToDetect { measured_rate_hz: None, counted_line_count: 1, .. }
             ),
             "{error:?}"
         );
@@ -404,12 +341,8 @@ mod tests {
     #[test]
     fn no_readings_is_its_own_error() {
         for lines in [&[][..], &["1,2"][..], &["1,2", "hello", "world"][..]] {
-            let error = detect(
-                lines,
-                Duration::from_millis(10),
-                &DetectionOptions::default(),
-            )
-            .expect_err("no readings");
+            let error = detect(lines, Duration::from_millis(10), &DetectionOptions::default())
+                .expect_err("no readings");
             assert_eq!(error.code(), "no_readings", "{lines:?}");
         }
     }
@@ -426,14 +359,7 @@ mod tests {
         assert_eq!(stream.axis_names, ["x", "y", "z"]);
         let error = detect(&lines, period, &names(&["x", "y"])).expect_err("names do not fit");
         assert!(
-            matches!(
-                error,
-                ForwarderError::AxisNameCountMismatch {
-                    given: 2,
-                    detected: 3,
-                    ..
-                }
-            ),
+            matches!(error, ForwarderError::AxisNameCountMismatch { given: 2, detected: 3, .. }),
             "{error:?}"
         );
     }
@@ -442,31 +368,19 @@ mod tests {
     fn validates_options_before_listening() {
         let cases = [
             (
-                DetectionOptions {
-                    window: Duration::from_millis(999),
-                    ..DetectionOptions::default()
-                },
+                DetectionOptions { window: Duration::from_millis(999), ..DetectionOptions::default() },
                 "invalid_detection_window",
             ),
             (
-                DetectionOptions {
-                    window: Duration::MAX,
-                    ..DetectionOptions::default()
-                },
+                DetectionOptions { window: Duration::MAX, ..DetectionOptions::default() },
                 "invalid_detection_window",
             ),
             (
-                DetectionOptions {
-                    sampling_rate_hz: Some(0.0),
-                    ..DetectionOptions::default()
-                },
+                DetectionOptions { sampling_rate_hz: Some(0.0), ..DetectionOptions::default() },
                 "invalid_sampling_rate",
             ),
             (
-                DetectionOptions {
-                    sampling_rate_hz: Some(f64::NAN),
-                    ..DetectionOptions::default()
-                },
+                DetectionOptions { sampling_rate_hz: Some(f64::NAN), ..DetectionOptions::default() },
                 "invalid_sampling_rate",
             ),
             (
@@ -485,25 +399,16 @@ mod tests {
             ),
         ];
         for (options, expected_code) in cases {
-            assert_eq!(
-                options.validate().expect_err("invalid").code(),
-                expected_code,
-                "{options:?}"
-            );
+            assert_eq!(options.validate().expect_err("invalid").code(), expected_code, "{options:?}");
         }
         assert!(DetectionOptions::default().validate().is_ok());
     }
 
     #[test]
     fn slow_given_rates_stretch_the_listening_time() {
-        let with_rate = |rate_hz| DetectionOptions {
-            sampling_rate_hz: Some(rate_hz),
-            ..DetectionOptions::default()
-        };
-        assert_eq!(
-            DetectionOptions::default().listening_time(),
-            DEFAULT_DETECTION_WINDOW
-        );
+        let with_rate =
+            |rate_hz| DetectionOptions { sampling_rate_hz: Some(rate_hz), ..DetectionOptions::default() };
+        assert_eq!(DetectionOptions::default().listening_time(), DEFAULT_DETECTION_WINDOW);
         assert_eq!(with_rate(100.0).listening_time(), DEFAULT_DETECTION_WINDOW);
         assert_eq!(with_rate(1.0).listening_time(), Duration::from_millis(2500));
         assert_eq!(with_rate(0.001).listening_time(), MAX_STRETCHED_WINDOW);
@@ -514,9 +419,6 @@ mod tests {
         let start = Instant::now();
         assert_eq!(rate_from_arrivals(1, start, start), None);
         assert_eq!(rate_from_arrivals(5, start, start), None);
-        assert_eq!(
-            rate_from_arrivals(3, start, start + Duration::from_secs(1)),
-            Some(2.0)
-        );
+        assert_eq!(rate_from_arrivals(3, start, start + Duration::from_secs(1)), Some(2.0));
     }
 }

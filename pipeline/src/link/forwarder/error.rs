@@ -39,25 +39,15 @@ pub enum ForwarderError {
         .minimum.as_secs_f64(),
         .maximum.as_secs_f64()
     )]
-    InvalidDetectionWindow {
-        window: Duration,
-        minimum: Duration,
-        maximum: Duration,
-    },
+    InvalidDetectionWindow { window: Duration, minimum: Duration, maximum: Duration },
 
     /// The user-given sampling rate is not a positive number.
     #[error("sampling rate {rate_hz} Hz is invalid: it must be a positive number")]
     InvalidSamplingRate { rate_hz: f64 },
 
     /// The user-given axis names do not fit the stream.
-    #[error(
-        "{given} axis names were given ({names}), but the board sends {detected} values per line"
-    )]
-    AxisNameCountMismatch {
-        given: usize,
-        detected: usize,
-        names: String,
-    },
+    #[error("{given} axis names were given ({names}), but the board sends {detected} values per line")]
+    AxisNameCountMismatch { given: usize, detected: usize, names: String },
 
     /// An axis name is empty or repeated.
     #[error("axis name {name:?} is {problem}: every axis needs its own non-empty name")]
@@ -69,10 +59,7 @@ pub enum ForwarderError {
         .duration.as_secs_f64(),
         .maximum.as_secs_f64()
     )]
-    InvalidCaptureDuration {
-        duration: Duration,
-        maximum: Duration,
-    },
+    InvalidCaptureDuration { duration: Duration, maximum: Duration },
 
     /// The board sent a line starting with `ERR`.
     #[error("the board reported an error: {line}")]
@@ -85,11 +72,7 @@ pub enum ForwarderError {
          rate the port was opened with",
         .window.as_secs_f64()
     )]
-    NoReadings {
-        window: Duration,
-        received_line_count: u64,
-        garbage_line_count: u64,
-    },
+    NoReadings { window: Duration, received_line_count: u64, garbage_line_count: u64 },
 
     /// The rate could not be auto-detected because it is too low (or too few lines arrived).
     #[error(
@@ -143,21 +126,13 @@ impl ForwarderError {
     pub(crate) fn from_open_error(path: &str, error: serialport::Error) -> Self {
         let path = path.to_owned();
         match error.kind {
-            serialport::ErrorKind::Io(std::io::ErrorKind::NotFound) => {
-                ForwarderError::PortNotFound { path }
-            }
+            serialport::ErrorKind::Io(std::io::ErrorKind::NotFound) => ForwarderError::PortNotFound { path },
             serialport::ErrorKind::Io(std::io::ErrorKind::PermissionDenied) => {
                 ForwarderError::PermissionDenied { path }
             }
             // serialport reports EBUSY (TIOCEXCL) and a held flock as `NoDevice`.
-            serialport::ErrorKind::NoDevice => ForwarderError::PortBusy {
-                path,
-                detail: error.description,
-            },
-            _ => ForwarderError::PortOpenFailed {
-                path,
-                detail: error.description,
-            },
+            serialport::ErrorKind::NoDevice => ForwarderError::PortBusy { path, detail: error.description },
+            _ => ForwarderError::PortOpenFailed { path, detail: error.description },
         }
     }
 }
@@ -170,23 +145,15 @@ mod tests {
     #[test]
     fn maps_open_errors_to_what_the_user_should_know() {
         let cases = [
-            (
-                ErrorKind::Io(std::io::ErrorKind::NotFound),
-                "port_not_found",
-            ),
-            (
-                ErrorKind::Io(std::io::ErrorKind::PermissionDenied),
-                "permission_denied",
-            ),
+            (ErrorKind::Io(std::io::ErrorKind::NotFound), "port_not_found"),
+            (ErrorKind::Io(std::io::ErrorKind::PermissionDenied), "permission_denied"),
             (ErrorKind::NoDevice, "port_busy"),
             (ErrorKind::Unknown, "port_open_failed"),
             (ErrorKind::InvalidInput, "port_open_failed"),
         ];
         for (kind, expected_code) in cases {
-            let error = ForwarderError::from_open_error(
-                "/dev/ttyACM0",
-                serialport::Error::new(kind, "details"),
-            );
+            let error =
+                ForwarderError::from_open_error("/dev/ttyACM0", serialport::Error::new(kind, "details"));
             assert_eq!(error.code(), expected_code, "{kind:?}");
             assert!(error.to_string().contains("/dev/ttyACM0"), "{error}");
         }
@@ -196,17 +163,11 @@ mod tests {
     fn permission_denied_says_how_to_fix_it() {
         let error = ForwarderError::from_open_error(
             "/dev/ttyUSB0",
-            serialport::Error::new(
-                ErrorKind::Io(std::io::ErrorKind::PermissionDenied),
-                "Permission denied",
-            ),
+            serialport::Error::new(ErrorKind::Io(std::io::ErrorKind::PermissionDenied), "Permission denied"),
         );
         let message = error.to_string();
         assert!(message.contains("dialout"), "{message}");
-        assert!(
-            message.contains("sudo usermod -aG dialout $USER"),
-            "{message}"
-        );
+        assert!(message.contains("sudo usermod -aG dialout $USER"), "{message}");
         assert!(message.contains("log out"), "{message}");
     }
 

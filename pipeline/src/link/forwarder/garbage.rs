@@ -41,10 +41,7 @@ impl fmt::Display for GarbageReason {
                 write!(formatter, "`{token}` is not a finite number")
             }
             GarbageReason::WrongAxisCount { expected, found } => {
-                write!(
-                    formatter,
-                    "{found} values where the stream has {expected} axes"
-                )
+                write!(formatter, "{found} values where the stream has {expected} axes")
             }
             GarbageReason::EmptyLine => formatter.write_str("the line has no values"),
             GarbageReason::LineTooLong { byte_count } => write!(
@@ -72,11 +69,7 @@ pub struct GarbageLine {
 
 impl fmt::Display for GarbageLine {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            formatter,
-            "line {}: {:?}: {}",
-            self.line_number, self.text, self.reason
-        )
+        write!(formatter, "line {}: {:?}: {}", self.line_number, self.text, self.reason)
     }
 }
 
@@ -96,11 +89,7 @@ impl GarbageReport {
                 Some((cut, _)) => format!("{}…", &text[..cut]),
                 None => text.to_owned(),
             };
-            self.examples.push(GarbageLine {
-                line_number,
-                text,
-                reason,
-            });
+            self.examples.push(GarbageLine { line_number, text, reason });
         }
     }
 
@@ -120,11 +109,7 @@ mod tests {
             report.record(line_number, "hello", GarbageReason::EmptyLine);
         }
         assert_eq!(report.line_count, MAX_GARBAGE_EXAMPLES as u64 + 3);
-        let kept: Vec<u64> = report
-            .examples
-            .iter()
-            .map(|example| example.line_number)
-            .collect();
+        let kept: Vec<u64> = report.examples.iter().map(|example| example.line_number).collect();
         assert_eq!(kept, (1..=MAX_GARBAGE_EXAMPLES as u64).collect::<Vec<_>>());
     }
 
@@ -132,23 +117,13 @@ mod tests {
     fn long_example_text_is_cut() {
         let mut report = GarbageReport::default();
         report.record(1, &"é".repeat(500), GarbageReason::InvalidUtf8);
-        assert_eq!(
-            report.examples[0].text.chars().count(),
-            MAX_EXAMPLE_CHARS + 1
-        );
+        assert_eq!(report.examples[0].text.chars().count(), MAX_EXAMPLE_CHARS + 1);
     }
 
     #[test]
     fn serializes_with_a_reason_kind() {
         let mut report = GarbageReport::default();
-        report.record(
-            4,
-            "1,2",
-            GarbageReason::WrongAxisCount {
-                expected: 3,
-                found: 2,
-            },
-        );
+        report.record(4, "1,2", GarbageReason::WrongAxisCount { expected: 3, found: 2 });
         let json = serde_json::to_value(&report).expect("report serializes");
         assert_eq!(
             json,
@@ -170,9 +145,6 @@ mod tests {
             text: "1,x,3".into(),
             reason: GarbageReason::NonNumericToken { token: "x".into() },
         };
-        assert_eq!(
-            example.to_string(),
-            "line 7: \"1,x,3\": `x` is not a number"
-        );
+        assert_eq!(example.to_string(), "line 7: \"1,x,3\": `x` is not a number");
     }
 }

@@ -69,25 +69,18 @@ impl LineSplitter {
     fn finish_line(&mut self) -> RawLine {
         let mut content = std::mem::take(&mut self.buffer);
         let overflow_byte_count = self.overflow_byte_count.take().map(|byte_count| {
-            let ends_with_carriage_return =
-                std::mem::take(&mut self.overflow_ends_with_carriage_return);
+            let ends_with_carriage_return = std::mem::take(&mut self.overflow_ends_with_carriage_return);
             byte_count - usize::from(ends_with_carriage_return)
         });
         if content.last() == Some(&b'\r') && overflow_byte_count.is_none() {
             content.pop();
         }
         match overflow_byte_count {
-            Some(byte_count) => RawLine::TooLong {
-                prefix: content,
-                byte_count,
-            },
+            Some(byte_count) => RawLine::TooLong { prefix: content, byte_count },
             None if content.len() > MAX_LINE_BYTES => {
                 let byte_count = content.len();
                 content.truncate(TOO_LONG_PREFIX_BYTES);
-                RawLine::TooLong {
-                    prefix: content,
-                    byte_count,
-                }
+                RawLine::TooLong { prefix: content, byte_count }
             }
             None => RawLine::Complete(content),
         }
@@ -114,27 +107,15 @@ mod tests {
     #[test]
     fn splits_lines_whatever_the_chunk_size() {
         let input = b"1,2,3\n4\t5\t6\r\n\n7 8 9\r\n";
-        let expected = vec![
-            complete(b"1,2,3"),
-            complete(b"4\t5\t6"),
-            complete(b""),
-            complete(b"7 8 9"),
-        ];
+        let expected = vec![complete(b"1,2,3"), complete(b"4\t5\t6"), complete(b""), complete(b"7 8 9")];
         for chunk_size in 1..=input.len() {
-            assert_eq!(
-                split_in_chunks(input, chunk_size),
-                expected,
-                "chunk size {chunk_size}"
-            );
+            assert_eq!(split_in_chunks(input, chunk_size), expected, "chunk size {chunk_size}");
         }
     }
 
     #[test]
     fn keeps_invalid_utf8_bytes() {
-        assert_eq!(
-            split_in_chunks(b"\xff\xfe,1\n", 2),
-            vec![complete(b"\xff\xfe,1")]
-        );
+        assert_eq!(split_in_chunks(b"\xff\xfe,1\n", 2), vec![complete(b"\xff\xfe,1")]);
     }
 
     #[test]

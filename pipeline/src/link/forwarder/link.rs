@@ -6,9 +6,7 @@ use std::io::{self, Read};
 use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
-use super::capture::{
-    Capture, CaptureEnd, CaptureOptions, CaptureProgress, CaptureTally, validate_stream,
-};
+use super::capture::{Capture, CaptureEnd, CaptureOptions, CaptureProgress, CaptureTally, validate_stream};
 use super::detection::{DetectedStream, DetectionOptions, DetectionTally};
 use super::error::ForwarderError;
 use super::line_splitter::{LineSplitter, RawLine};
@@ -26,20 +24,13 @@ const READ_CHUNK_BYTES: usize = 4096;
 /// What one step of reading produced.
 enum LinePoll {
     /// A complete line that arrived before the deadline.
-    Line {
-        line: RawLine,
-        line_number: u64,
-        arrived_at: Instant,
-    },
+    Line { line: RawLine, line_number: u64, arrived_at: Instant },
     /// Nothing complete yet; call again.
     Idle,
     /// The deadline has passed and every line that arrived before it has been handed out.
     DeadlinePassed,
     /// The port is gone. Carries the bytes left without a `\n`, if any, as a numbered line.
-    Disconnected {
-        detail: String,
-        cut_off_line: Option<(RawLine, u64)>,
-    },
+    Disconnected { detail: String, cut_off_line: Option<(RawLine, u64)> },
 }
 
 /// A port (or any byte source) read in data-forwarder mode.
@@ -83,11 +74,10 @@ impl ForwarderLink {
             .timeout(READ_TIMEOUT)
             .open()
             .map_err(|error| ForwarderError::from_open_error(port_path, error))?;
-        port.clear(serialport::ClearBuffer::Input)
-            .map_err(|error| ForwarderError::PortOpenFailed {
-                path: port_path.to_owned(),
-                detail: format!("could not discard stale input: {}", error.description),
-            })?;
+        port.clear(serialport::ClearBuffer::Input).map_err(|error| ForwarderError::PortOpenFailed {
+            path: port_path.to_owned(),
+            detail: format!("could not discard stale input: {}", error.description),
+        })?;
         Ok(Self::from_reader(port_path, Box::new(port)))
     }
 
@@ -126,18 +116,13 @@ impl ForwarderLink {
         let mut tally = DetectionTally::new();
         loop {
             match self.poll_line(deadline) {
-                LinePoll::Line {
-                    line,
-                    line_number,
-                    arrived_at,
-                } => tally.record_line(&line, line_number, arrived_at)?,
+                LinePoll::Line { line, line_number, arrived_at } => {
+                    tally.record_line(&line, line_number, arrived_at)?
+                }
                 LinePoll::Idle => {}
                 LinePoll::DeadlinePassed => break,
                 LinePoll::Disconnected { detail, .. } => {
-                    return Err(ForwarderError::Disconnected {
-                        path: self.port_name.clone(),
-                        detail,
-                    });
+                    return Err(ForwarderError::Disconnected { path: self.port_name.clone(), detail });
                 }
             }
         }
@@ -175,17 +160,12 @@ impl ForwarderLink {
                 break;
             }
             match self.poll_line(deadline) {
-                LinePoll::Line {
-                    line,
-                    line_number,
-                    arrived_at,
-                } => tally.record_line(&line, line_number, arrived_at)?,
+                LinePoll::Line { line, line_number, arrived_at } => {
+                    tally.record_line(&line, line_number, arrived_at)?
+                }
                 LinePoll::Idle => {}
                 LinePoll::DeadlinePassed => end = Some(CaptureEnd::DurationElapsed),
-                LinePoll::Disconnected {
-                    detail,
-                    cut_off_line,
-                } => {
+                LinePoll::Disconnected { detail, cut_off_line } => {
                     if let Some((line, line_number)) = cut_off_line {
                         tally.record_cut_off_line(&line, line_number);
                     }
@@ -216,11 +196,7 @@ impl ForwarderLink {
             }
             if let Some((line, arrived_at)) = self.queued_lines.pop_front() {
                 self.line_count += 1;
-                return LinePoll::Line {
-                    line,
-                    line_number: self.line_count,
-                    arrived_at,
-                };
+                return LinePoll::Line { line, line_number: self.line_count, arrived_at };
             }
         }
         if Instant::now() >= deadline {
@@ -232,31 +208,21 @@ impl ForwarderLink {
                 self.line_count += 1;
                 (line, self.line_count)
             });
-            return LinePoll::Disconnected {
-                detail,
-                cut_off_line,
-            };
+            return LinePoll::Disconnected { detail, cut_off_line };
         }
         match self.source.read(&mut self.read_buffer) {
             Ok(0) => self.disconnect_detail = Some("the port reported end of file".to_owned()),
             Ok(byte_count) => {
                 let arrived_at = Instant::now();
                 let mut lines = Vec::new();
-                self.splitter
-                    .push(&self.read_buffer[..byte_count], &mut lines);
-                self.queued_lines
-                    .extend(lines.into_iter().map(|line| (line, arrived_at)));
+                self.splitter.push(&self.read_buffer[..byte_count], &mut lines);
+                self.queued_lines.extend(lines.into_iter().map(|line| (line, arrived_at)));
             }
             Err(error)
-                if error.kind() == io::ErrorKind::TimedOut
-                    || error.kind() == io::ErrorKind::Interrupted => {}
+                if error.kind() == io::ErrorKind::TimedOut || error.kind() == io::ErrorKind::Interrupted => {}
             // A non-blocking source: wait a little so the caller's loop does not spin.
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                std::thread::sleep(READ_TIMEOUT / 10)
-            }
-            Err(error) => {
-                self.disconnect_detail = Some(format!("reading the port failed: {error}"))
-            }
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => std::thread::sleep(READ_TIMEOUT / 10),
+            Err(error) => self.disconnect_detail = Some(format!("reading the port failed: {error}")),
         }
         LinePoll::Idle
     }
@@ -284,10 +250,7 @@ mod tests {
                 None if self.end_of_file_when_done => Ok(0),
                 None => {
                     std::thread::sleep(Duration::from_millis(5));
-                    Err(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        "Operation timed out",
-                    ))
+                    Err(io::Error::new(io::ErrorKind::TimedOut, "Operation timed out"))
                 }
             }
         }
@@ -296,19 +259,14 @@ mod tests {
     fn link_of(chunks: Vec<io::Result<Vec<u8>>>, end_of_file_when_done: bool) -> ForwarderLink {
         ForwarderLink::from_reader(
             "scripted",
-            Box::new(ScriptedSource {
-                chunks: chunks.into(),
-                end_of_file_when_done,
-            }),
+            Box::new(ScriptedSource { chunks: chunks.into(), end_of_file_when_done }),
         )
     }
 
     fn stream(axis_count: usize) -> DetectedStream {
         DetectedStream {
             axis_count,
-            axis_names: (0..axis_count)
-                .map(|axis_idx| format!("axis{axis_idx}"))
-                .collect(),
+            axis_names: (0..axis_count).map(|axis_idx| format!("axis{axis_idx}")).collect(),
             sampling_rate_hz: 100.0,
             rate_source: super::super::RateSource::UserGiven,
             measured_rate_hz: None,
@@ -323,18 +281,14 @@ mod tests {
     fn end_of_file_returns_the_samples_and_the_cut_off_line() {
         let mut link = link_of(vec![Ok(b"1,2\n3,4\nx\n5,".to_vec())], true);
         let capture = link
-            .capture(
-                &stream(2),
-                &CaptureOptions::for_duration(Duration::from_secs(5)),
-                |_| ControlFlow::Continue(()),
-            )
+            .capture(&stream(2), &CaptureOptions::for_duration(Duration::from_secs(5)), |_| {
+                ControlFlow::Continue(())
+            })
             .expect("capture");
         assert_eq!(capture.to_rows(), vec![vec![1.0, 2.0], vec![3.0, 4.0]]);
         assert_eq!(
             capture.report.end,
-            CaptureEnd::Disconnected {
-                detail: "the port reported end of file".into()
-            }
+            CaptureEnd::Disconnected { detail: "the port reported end of file".into() }
         );
         let examples: Vec<_> = capture
             .report
@@ -349,25 +303,18 @@ mod tests {
     #[test]
     fn read_errors_end_the_capture_as_a_disconnect() {
         let mut link = link_of(
-            vec![
-                Ok(b"7\n".to_vec()),
-                Err(io::Error::new(io::ErrorKind::BrokenPipe, "Broken pipe")),
-            ],
+            vec![Ok(b"7\n".to_vec()), Err(io::Error::new(io::ErrorKind::BrokenPipe, "Broken pipe"))],
             false,
         );
         let capture = link
-            .capture(
-                &stream(1),
-                &CaptureOptions::for_duration(Duration::from_secs(5)),
-                |_| ControlFlow::Continue(()),
-            )
+            .capture(&stream(1), &CaptureOptions::for_duration(Duration::from_secs(5)), |_| {
+                ControlFlow::Continue(())
+            })
             .expect("capture");
         assert_eq!(capture.values, [7.0]);
         assert_eq!(
             capture.report.end,
-            CaptureEnd::Disconnected {
-                detail: "reading the port failed: Broken pipe".into()
-            }
+            CaptureEnd::Disconnected { detail: "reading the port failed: Broken pipe".into() }
         );
     }
 
@@ -376,40 +323,25 @@ mod tests {
         let mut link = link_of(vec![Ok(b"1\n2\n".to_vec())], false);
         let mut call_count = 0;
         let capture = link
-            .capture(
-                &stream(1),
-                &CaptureOptions::for_duration(Duration::from_secs(60)),
-                |progress| {
-                    call_count += 1;
-                    if progress.sample_count == 2 {
-                        ControlFlow::Break(())
-                    } else {
-                        ControlFlow::Continue(())
-                    }
-                },
-            )
+            .capture(&stream(1), &CaptureOptions::for_duration(Duration::from_secs(60)), |progress| {
+                call_count += 1;
+                if progress.sample_count == 2 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+            })
             .expect("capture");
         assert_eq!(capture.values, [1.0, 2.0]);
         assert_eq!(capture.report.end, CaptureEnd::Cancelled);
         assert!(call_count >= 2);
 
         let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
-        let options = CaptureOptions {
-            duration: Duration::from_secs(60),
-            cancel: Some(cancel),
-        };
-        let capture = link
-            .capture(&stream(1), &options, |_| ControlFlow::Continue(()))
-            .expect("capture");
+        let options = CaptureOptions { duration: Duration::from_secs(60), cancel: Some(cancel) };
+        let capture = link.capture(&stream(1), &options, |_| ControlFlow::Continue(())).expect("capture");
         assert_eq!(capture.report.end, CaptureEnd::Cancelled);
     }
 
     #[test]
     fn detection_fails_on_disconnect() {
         let mut link = link_of(vec![Ok(b"1,2\n1,2\n".to_vec())], true);
-        let error = link
-            .detect(&DetectionOptions::default())
-            .expect_err("source ended");
+        let error = link.detect(&DetectionOptions::default()).expect_err("source ended");
         assert_eq!(error.code(), "disconnected");
     }
 

@@ -25,9 +25,7 @@ pub(crate) fn classify_line(line: &RawLine, expected_axis_count: Option<usize>) 
             if prefix.starts_with(DEVICE_ERROR_PREFIX) {
                 return LineKind::DeviceError(line_text(line));
             }
-            return LineKind::Garbage(GarbageReason::LineTooLong {
-                byte_count: *byte_count,
-            });
+            return LineKind::Garbage(GarbageReason::LineTooLong { byte_count: *byte_count });
         }
         RawLine::Complete(bytes) => bytes,
     };
@@ -43,10 +41,7 @@ pub(crate) fn classify_line(line: &RawLine, expected_axis_count: Option<usize>) 
     };
     match expected_axis_count {
         Some(expected) if expected != values.len() => {
-            LineKind::Garbage(GarbageReason::WrongAxisCount {
-                expected,
-                found: values.len(),
-            })
+            LineKind::Garbage(GarbageReason::WrongAxisCount { expected, found: values.len() })
         }
         _ => LineKind::Reading(values),
     }
@@ -55,17 +50,11 @@ pub(crate) fn classify_line(line: &RawLine, expected_axis_count: Option<usize>) 
 /// Parses a line of numbers separated by runs of commas, tabs or spaces.
 pub(crate) fn parse_values(text: &str) -> Result<Vec<f64>, GarbageReason> {
     let mut values = Vec::new();
-    for token in text
-        .split([',', '\t', ' '])
-        .filter(|token| !token.is_empty())
-    {
-        let value: f64 = token.parse().map_err(|_| GarbageReason::NonNumericToken {
-            token: shorten(token),
-        })?;
+    for token in text.split([',', '\t', ' ']).filter(|token| !token.is_empty()) {
+        let value: f64 =
+            token.parse().map_err(|_| GarbageReason::NonNumericToken { token: shorten(token) })?;
         if !value.is_finite() {
-            return Err(GarbageReason::NonFiniteValue {
-                token: shorten(token),
-            });
+            return Err(GarbageReason::NonFiniteValue { token: shorten(token) });
         }
         values.push(value);
     }
@@ -119,34 +108,11 @@ mod tests {
     #[test]
     fn rejects_what_is_not_a_number() {
         let cases: &[(&str, GarbageReason)] = &[
-            (
-                "hello",
-                GarbageReason::NonNumericToken {
-                    token: "hello".into(),
-                },
-            ),
-            (
-                "1,x,3",
-                GarbageReason::NonNumericToken { token: "x".into() },
-            ),
-            (
-                "1;2",
-                GarbageReason::NonNumericToken {
-                    token: "1;2".into(),
-                },
-            ),
-            (
-                "1,nan,3",
-                GarbageReason::NonFiniteValue {
-                    token: "nan".into(),
-                },
-            ),
-            (
-                "inf",
-                GarbageReason::NonFiniteValue {
-                    token: "inf".into(),
-                },
-            ),
+            ("hello", GarbageReason::NonNumericToken { token: "hello".into() }),
+            ("1,x,3", GarbageReason::NonNumericToken { token: "x".into() }),
+            ("1;2", GarbageReason::NonNumericToken { token: "1;2".into() }),
+            ("1,nan,3", GarbageReason::NonFiniteValue { token: "nan".into() }),
+            ("inf", GarbageReason::NonFiniteValue { token: "inf".into() }),
             ("", GarbageReason::EmptyLine),
             (" ,\t", GarbageReason::EmptyLine),
         ];
@@ -167,62 +133,33 @@ mod tests {
     #[test]
     fn classifies_lines() {
         let cases: Vec<(RawLine, Option<usize>, LineKind)> = vec![
-            (
-                complete(b"1,2,3"),
-                None,
-                LineKind::Reading(vec![1.0, 2.0, 3.0]),
-            ),
-            (
-                complete(b"1,2,3"),
-                Some(3),
-                LineKind::Reading(vec![1.0, 2.0, 3.0]),
-            ),
+            (complete(b"1,2,3"), None, LineKind::Reading(vec![1.0, 2.0, 3.0])),
+            (complete(b"1,2,3"), Some(3), LineKind::Reading(vec![1.0, 2.0, 3.0])),
             (
                 complete(b"1,2"),
                 Some(3),
-                LineKind::Garbage(GarbageReason::WrongAxisCount {
-                    expected: 3,
-                    found: 2,
-                }),
+                LineKind::Garbage(GarbageReason::WrongAxisCount { expected: 3, found: 2 }),
             ),
             (
                 complete(b"ERR: sensor not found"),
                 Some(3),
                 LineKind::DeviceError("ERR: sensor not found".into()),
             ),
+            (complete(b"\xff\xfe,1"), None, LineKind::Garbage(GarbageReason::InvalidUtf8)),
+            (complete(b"ERR\xff"), None, LineKind::DeviceError("ERR\u{fffd}".into())),
             (
-                complete(b"\xff\xfe,1"),
-                None,
-                LineKind::Garbage(GarbageReason::InvalidUtf8),
-            ),
-            (
-                complete(b"ERR\xff"),
-                None,
-                LineKind::DeviceError("ERR\u{fffd}".into()),
-            ),
-            (
-                RawLine::TooLong {
-                    prefix: b"1,1,1".to_vec(),
-                    byte_count: 2000,
-                },
+                RawLine::TooLong { prefix: b"1,1,1".to_vec(), byte_count: 2000 },
                 Some(3),
                 LineKind::Garbage(GarbageReason::LineTooLong { byte_count: 2000 }),
             ),
             (
-                RawLine::TooLong {
-                    prefix: b"ERR: long".to_vec(),
-                    byte_count: 2000,
-                },
+                RawLine::TooLong { prefix: b"ERR: long".to_vec(), byte_count: 2000 },
                 None,
                 LineKind::DeviceError("ERR: long…".into()),
             ),
         ];
         for (line, expected_axis_count, expected) in cases {
-            assert_eq!(
-                classify_line(&line, expected_axis_count),
-                expected,
-                "{line:?}"
-            );
+            assert_eq!(classify_line(&line, expected_axis_count), expected, "{line:?}");
         }
     }
 }
