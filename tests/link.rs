@@ -188,3 +188,55 @@ async fn ports_that_are_not_mote_boards_get_clear_errors() {
     let error = Board::connect(&sim.path(), &options).await.err().expect("second refused");
     assert!(matches!(error, LinkError::PortBusy { .. }), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_board_delays_but_loses_nothing() {
+    let sim = SimProcess::start(&["--ramp", "--fault-stall-after", "3000", "--stall-ms", "800"]);
+    let mut board = Board::connect(&sim.path(), &ConnectOptions::default()).await.expect("handshake");
+    let request = CaptureRequest { sensor: "accel".into(), rate_hz: 200, duration: Duration::from_secs(3) };
+    let captured = capture(&mut board, &request, &AtomicBool::new(false), |_| {}).await.expect("capture");
+    assert_eq!(captured.end, CaptureEnd::Completed);
+    assert_eq!((captured.stats.lost_batches, captured.stats.lost_samples), (0, 0));
+    assert_eq!(captured.n_samples(), 600);
+    assert!(captured.stats.max_gap_ms > 600.0, "the stall shows: {:.0} ms", captured.stats.max_gap_ms);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_can_switch_what_the_virtual_board_performs() {
+    let sim = SimProcess::start(&["--script", "idle"]);
+    let mut board = Board::connect(&sim.path(), &ConnectOptions::default()).await.expect("handshake");
+    assert!(board.info().has_capability("sim_control"));
+    let energy = |values: &[i16]| {
+        let ys: Vec<f64> = values.chunks(3).map(|s| f64::from(s[1])).collect();
+        let mean = ys.iter().sum::<f64>() / ys.len() as f64;
+        (ys.iter().map(|y| (y - mean).powi(2)).sum::<f64>() / ys.len() as f64).sqrt()
+    };
+    let request = CaptureRequest { sensor: "accel".into(), rate_hz: 100, duration: Duration::from_secs(2) };
+    let idle = capture(&mut board, &request, &AtomicBool::new(false), |_| {}).await.unwrap();
+    board.set_activity("shake").await.expect("switched");
+    let shake = capture(&mut board, &request, &AtomicBool::new(false), |_| {}).await.unwrap();
+    assert!(energy(&shake.values) > 20.0 * energy(&idle.values), "{} vs {}", energy(&shake.values), energy(&idle.values));
+    let error = board.set_activity("juggle").await.unwrap_err();
+    assert!(error.to_string().contains("unknown activity"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recording_replays_as_a_live_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("recording.csv");
+    let rows: Vec<String> =
+        (0..50).map(|i| format!("{},{},{},{},0,0,0", i * 20, i as f64 * 0.1, -1.0, 9.5)).collect();
+    std::fs::write(&csv, format!("timestamp,ax,ay,az,gx,gy,gz\n{}\n", rows.join("\n"))).unwrap();
+    let sim = SimProcess::start(&["--replay", csv.to_str().unwrap(), "--speed", "2"]);
+    let mut board = Board::connect(&sim.path(), &ConnectOptions::default()).await.expect("handshake");
+    let request = CaptureRequest { sensor: "accel".into(), rate_hz: 100, duration: Duration::from_secs(1) };
+    let captured = capture(&mut board, &request, &AtomicBool::new(false), |_| {}).await.unwrap();
+    let scale = captured.sensor.axes[0].scale;
+    for (idx, sample) in captured.values.chunks(3).enumerate().take(40) {
+        // Board time t is recording time 2t (speed 2); recording row i is at 20 i ms with ax = 0.1 i.
+        let t_ms = (captured.t0_us as f64 / 1000.0 + idx as f64 * 10.0) * 2.0 % 1000.0;
+        let expected_ax = (t_ms / 20.0 * 0.1) as f32;
+        assert!((f32::from(sample[0]) * scale - expected_ax).abs() < 0.01 + 0.1, "sample {idx}");
+        assert!((f32::from(sample[2]) * scale - 9.5).abs() < 0.01);
+    }
+}
