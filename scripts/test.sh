@@ -16,6 +16,9 @@ step "the frame-decoder fuzz target builds"
 cargo build --quiet --locked --manifest-path device-agent/wire/fuzz/Cargo.toml \
     --target-dir "${CARGO_TARGET_DIR:-target}/fuzz"
 
+step "cargo build --workspace (the end-to-end tests run the binaries)"
+cargo build --workspace --locked
+
 step "cargo test --workspace"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
