@@ -127,7 +127,11 @@ impl Performance {
                 start_us,
                 length_us: length_us.max(1),
                 amplitude: 0.8 + 0.4 * uniform(key, 2),
-                tilt: 0.25 * (uniform(key, 3) - 0.5),
+                // A resting arm keeps its posture; a moving one settles differently each time.
+                tilt: match self.activity {
+                    Activity::Idle => 0.25 * (uniform(self.seed, 3) - 0.5),
+                    _ => 0.25 * (uniform(key, 3) - 0.5),
+                },
             });
             // Keep memory bounded on long runs: forget repetitions well in the past.
             if self.repetitions.len() > 4096 {
