@@ -4,14 +4,19 @@
 set -euo pipefail
 purpose="${1:-run}"
 
-# Host build: serialport/probe-rs link libudev; gcc for crates that build C.
-packages=(build-essential pkg-config libudev-dev)
+# Host build: serialport/probe-rs link libudev; gcc for crates that build C; the desktop app
+# (Tauri 2) needs WebKitGTK and friends; Node builds its interface.
+packages=(build-essential pkg-config libudev-dev libwebkit2gtk-4.1-dev libxdo-dev libssl-dev
+          libayatana-appindicator3-dev librsvg2-dev)
+command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 if [ "$purpose" = "test" ]; then
     # Firmware and no_std checks: Debian's Rust 1.96 with its std source (rustup cannot fetch
     # thumb targets here), the linker rust-lld points to, QEMU for the emulated Cortex-M4 board,
     # and the ARM GNU tools for C headers and ELF sizes.
     packages+=(rustc-web cargo-web rust-web-src rust-web-llvm lld-22 qemu-system-arm
-               binutils-arm-none-eabi gcc-arm-none-eabi)
+               binutils-arm-none-eabi gcc-arm-none-eabi
+               # The GUI suite: a headless X server and WebKit's WebDriver.
+               xvfb webkit2gtk-driver)
 fi
 
 missing=()
@@ -38,4 +43,22 @@ fi
 rust_minor=$(rustc --version | sed -E 's/rustc 1\.([0-9]+).*/\1/')
 if [ "$rust_minor" -lt 95 ]; then
     rustup toolchain install stable --profile minimal
+fi
+
+# Node 20 or newer for the interface's build tools (Vite 8).
+node_major=$(node --version 2>/dev/null | sed -E 's/^v([0-9]+).*/\1/')
+if [ -z "$node_major" ] || [ "$node_major" -lt 20 ]; then
+    echo "Mote's interface needs Node.js 20 or newer (found: $(node --version 2>/dev/null || echo none))." >&2
+    echo "Install it from your distribution's backports or nodesource, then run this again." >&2
+    exit 1
+fi
+# The interface's packages, exactly as locked; only when the lock changed since the last install.
+ui_dir="$(dirname "$0")/../ui"
+if [ ! -f "$ui_dir/node_modules/.package-lock.json" ] || [ "$ui_dir/package-lock.json" -nt "$ui_dir/node_modules/.package-lock.json" ]; then
+    (cd "$ui_dir" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+if [ "$purpose" = "test" ] && ! command -v tauri-driver >/dev/null 2>&1; then
+    echo "installing tauri-driver (WebDriver bridge for the GUI suite)"
+    cargo install tauri-driver --locked --version 2.1.0 --quiet
 fi

@@ -1,28 +1,21 @@
 #!/usr/bin/env bash
-# Mote's main job. Until the desktop app lands, a short tour of the CLI against a virtual board:
-# start the board, list devices, stream a gesture with live statistics, save it as CSV.
-# Usage: scripts/run.sh
+# Mote's main job: builds and launches Mote Studio, the desktop app. On first launch it offers
+# the built-in virtual board, so the whole loop works with no hardware.
+# Usage: scripts/run.sh   (scripts/run.sh --tour runs the CLI tour against a virtual board instead)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install.sh run
 export PATH="$HOME/.cargo/bin:$PATH"
 
-cargo build --quiet --locked --bin mote
+if [ "${1:-}" = "--tour" ]; then
+    exec scripts/tour.sh
+fi
+(cd ui && npm run --silent build)
+cargo build --quiet --locked --bin mote-studio
 target_dir=$(cargo metadata --format-version 1 --no-deps | sed -E 's/.*"target_directory":"([^"]+)".*/\1/')
-mote="$target_dir/debug/mote"
-
-echo "== a virtual board performing: idle 3 s, wave 4 s, shake 3 s (repeating)"
-"$mote" sim --script "idle:3s,wave:4s,shake:3s" --device-id tour-board > /tmp/mote-tour-sim.txt &
-sim_pid=$!
-trap 'kill $sim_pid 2>/dev/null || true' EXIT
-for _ in $(seq 50); do grep -q "virtual board" /tmp/mote-tour-sim.txt 2>/dev/null && break; sleep 0.1; done
-head -1 /tmp/mote-tour-sim.txt
-port=$(head -1 /tmp/mote-tour-sim.txt | awk '{print $NF}')
-
-echo; echo "== mote devices"
-"$mote" devices
-
-echo; echo "== mote stream --port $port --sensor imu --rate 100 --seconds 5 --csv gesture.csv"
-"$mote" stream --port "$port" --sensor imu --rate 100 --seconds 5 --csv gesture.csv
-echo; head -4 gesture.csv
-echo; echo "Next: 'mote --help'. The virtual board stops when this script ends."
+if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+    echo "No display found (DISPLAY/WAYLAND_DISPLAY unset): Mote Studio needs a desktop session." >&2
+    echo "Without one, try the command-line tour: scripts/run.sh --tour" >&2
+    exit 1
+fi
+exec "$target_dir/debug/mote-studio"

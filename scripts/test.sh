@@ -16,6 +16,9 @@ step "the frame-decoder fuzz target builds"
 cargo build --quiet --locked --manifest-path device-agent/wire/fuzz/Cargo.toml \
     --target-dir "${CARGO_TARGET_DIR:-target}/fuzz"
 
+step "the interface (type check and build)"
+(cd ui && npm run --silent check && npm run --silent build)
+
 step "cargo build --workspace (the end-to-end tests run the binaries)"
 cargo build --workspace --locked
 

@@ -23,10 +23,12 @@ fn sim_devices_and_stream_work_together() {
     let ready: serde_json::Value = serde_json::from_str(&ready).unwrap();
     let port = ready["path"].as_str().unwrap().to_string();
 
-    let devices = Command::new(&mote).args(["--json", "devices"]).env("MOTE_RUNTIME_DIR", dir.path()).output().unwrap();
+    let devices =
+        Command::new(&mote).args(["--json", "devices"]).env("MOTE_RUNTIME_DIR", dir.path()).output().unwrap();
     assert!(devices.status.success());
     let devices: serde_json::Value = serde_json::from_slice(&devices.stdout).unwrap();
-    let board = devices.as_array().unwrap().iter().find(|d| d["path"] == port).expect("the virtual board is listed");
+    let board =
+        devices.as_array().unwrap().iter().find(|d| d["path"] == port).expect("the virtual board is listed");
     assert_eq!(board["kind"], "virtual");
     assert_eq!(board["board"]["device_id"], "cli-test");
 

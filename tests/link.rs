@@ -215,7 +215,12 @@ async fn the_app_can_switch_what_the_virtual_board_performs() {
     let idle = capture(&mut board, &request, &AtomicBool::new(false), |_| {}).await.unwrap();
     board.set_activity("shake").await.expect("switched");
     let shake = capture(&mut board, &request, &AtomicBool::new(false), |_| {}).await.unwrap();
-    assert!(energy(&shake.values) > 20.0 * energy(&idle.values), "{} vs {}", energy(&shake.values), energy(&idle.values));
+    assert!(
+        energy(&shake.values) > 20.0 * energy(&idle.values),
+        "{} vs {}",
+        energy(&shake.values),
+        energy(&idle.values)
+    );
     let error = board.set_activity("juggle").await.unwrap_err();
     assert!(error.to_string().contains("unknown activity"), "{error}");
 }

@@ -82,6 +82,9 @@ struct Repetition {
     amplitude: f32,
     /// Per-repetition posture: a tilt of the wrist, radians.
     tilt: f32,
+    /// The previous repetition's amplitude, tilt and angular rate: a repetition eases from
+    /// them into its own, so the motion has no jumps at repetition boundaries.
+    from: (f32, f32, f32),
 }
 
 /// One activity performed from `start_us` on: its repetitions are drawn as time advances.
@@ -101,9 +104,14 @@ impl Performance {
     /// The wrist's motion at board time `t_us` (≥ `start_us`).
     pub fn motion(&mut self, t_us: u64) -> Motion {
         let t_us = t_us.max(self.start_us);
-        let repetition = self.repetition_at(t_us);
+        let mut repetition = self.repetition_at(t_us);
         let phase = (t_us - repetition.start_us) as f32 / repetition.length_us as f32;
-        let omega = TAU / (repetition.length_us as f32 * 1e-6);
+        let own_omega = TAU / (repetition.length_us as f32 * 1e-6);
+        let ease = phase * phase * (3.0 - 2.0 * phase);
+        let (from_amplitude, from_tilt, from_omega) = repetition.from;
+        repetition.amplitude = from_amplitude + (repetition.amplitude - from_amplitude) * ease;
+        repetition.tilt = from_tilt + (repetition.tilt - from_tilt) * ease;
+        let omega = from_omega + (own_omega - from_omega) * ease;
         let mut motion = shape(self.activity, repetition, phase, omega);
         let noise_key = self.seed ^ t_us.wrapping_mul(0x9e37_79b9_7f4a_7c15);
         for axis in 0..3 {
@@ -122,10 +130,15 @@ impl Performance {
             let start_us = self.repetitions.last().map_or(self.start_us, |r| r.start_us + r.length_us);
             let key = self.seed.wrapping_add(index.wrapping_mul(0xa076_1d64_78bd_642f));
             let tempo = 0.85 + 0.3 * uniform(key, 1);
-            let length_us = ((self.activity.period_s() * tempo) * 1e6) as u64;
+            let length_us = (((self.activity.period_s() * tempo) * 1e6) as u64).max(1);
+            let from = match self.repetitions.last() {
+                Some(last) => (last.amplitude, last.tilt, TAU / (last.length_us as f32 * 1e-6)),
+                None => (0.0, 0.0, 0.0), // replaced below by the repetition's own values
+            };
             self.repetitions.push(Repetition {
                 start_us,
-                length_us: length_us.max(1),
+                length_us,
+                from,
                 amplitude: 0.8 + 0.4 * uniform(key, 2),
                 // A resting arm keeps its posture; a moving one settles differently each time.
                 tilt: match self.activity {
@@ -133,6 +146,10 @@ impl Performance {
                     _ => 0.25 * (uniform(key, 3) - 0.5),
                 },
             });
+            if index == 0 {
+                let first = self.repetitions.last_mut().expect("just pushed");
+                first.from = (first.amplitude, first.tilt, TAU / (first.length_us as f32 * 1e-6));
+            }
             // Keep memory bounded on long runs: forget repetitions well in the past.
             if self.repetitions.len() > 4096 {
                 self.repetitions.drain(..2048);
@@ -242,6 +259,41 @@ mod tests {
         let _ = first.motion(2_000_000);
         assert_eq!(first.motion(9_000_000), late);
         assert_ne!(Performance::new(Activity::Circle, 1_000, 8).motion(9_000_000), late);
+    }
+
+    #[test]
+    fn motion_has_no_jumps_at_repetition_boundaries() {
+        for activity in Activity::ALL {
+            let mut performance = Performance::new(activity, 0, 5);
+            let _ = performance.motion(20_000_000);
+            let boundaries: Vec<u64> = performance.repetitions.iter().skip(1).map(|r| r.start_us).collect();
+            for boundary in boundaries.into_iter().take(10) {
+                let before = shape_only(&mut performance, boundary - 1);
+                let after = shape_only(&mut performance, boundary);
+                for axis in 0..3 {
+                    assert!(
+                        (before.gyro[axis] - after.gyro[axis]).abs() < 5.0,
+                        "{activity} gyro {axis} at {boundary}"
+                    );
+                    assert!(
+                        (before.accel[axis] - after.accel[axis]).abs() < 0.5,
+                        "{activity} accel {axis} at {boundary}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// The motion without sensor noise (noise is independent per sample by design).
+    fn shape_only(performance: &mut Performance, t_us: u64) -> Motion {
+        let noisy = performance.motion(t_us);
+        let key = performance.seed ^ t_us.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let mut motion = noisy;
+        for axis in 0..3 {
+            motion.accel[axis] -= 0.04 * gaussian(key, axis as u64);
+            motion.gyro[axis] -= 0.3 * gaussian(key, 3 + axis as u64);
+        }
+        motion
     }
 
     #[test]

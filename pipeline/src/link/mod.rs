@@ -4,10 +4,12 @@ pub mod board;
 pub mod discover;
 pub mod error;
 pub mod forwarder;
+pub mod session;
 pub mod stats;
 pub mod stream;
 pub mod types;
 
 pub use board::{Batch, Board, ConnectOptions, Event, Reply};
 pub use error::LinkError;
+pub use mote_wire::PROTOCOL_VERSION;
 pub use types::BoardInfo;

@@ -1,0 +1,120 @@
+//! `DspConfig`: any one block, chosen by name, as a project stores it.
+
+use crate::block::{FeatureBlock, OutputShape};
+use crate::{DspError, Flatten, Mfcc, Mfe, Raw, Spectral};
+
+/// One DSP block with its parameters.
+///
+/// With the `serde` feature it is written with a `block` tag and the block's parameters beside it,
+/// e.g. in TOML:
+///
+/// ```toml
+/// block = "spectral"
+/// fft_length = 64
+/// filter = { low_pass = { cutoff_hz = 3.0, order = 6 } }
+/// bands = { equal = 8 }
+/// ```
+///
+/// Missing parameters take the block's defaults. Reading this form back needs the `alloc`
+/// feature (an internally tagged enum buffers the map); each block's own struct deserializes
+/// without an allocator (e.g. with postcard on a board).
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(all(feature = "serde", feature = "alloc"), derive(serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(tag = "block", rename_all = "snake_case"))]
+pub enum DspConfig {
+    /// See [`Raw`].
+    Raw(Raw),
+    /// See [`Flatten`].
+    Flatten(Flatten),
+    /// See [`Spectral`].
+    Spectral(Spectral),
+    /// See [`Mfe`].
+    Mfe(Mfe),
+    /// See [`Mfcc`].
+    Mfcc(Mfcc),
+}
+
+impl DspConfig {
+    /// The block's name, as in the `block` tag.
+    pub fn name(&self) -> &'static str {
+        match self {
+            DspConfig::Raw(_) => "raw",
+            DspConfig::Flatten(_) => "flatten",
+            DspConfig::Spectral(_) => "spectral",
+            DspConfig::Mfe(_) => "mfe",
+            DspConfig::Mfcc(_) => "mfcc",
+        }
+    }
+
+    fn block(&self) -> &dyn FeatureBlock {
+        match self {
+            DspConfig::Raw(block) => block,
+            DspConfig::Flatten(block) => block,
+            DspConfig::Spectral(block) => block,
+            DspConfig::Mfe(block) => block,
+            DspConfig::Mfcc(block) => block,
+        }
+    }
+}
+
+impl FeatureBlock for DspConfig {
+    fn validate(&self, window_samples: usize, n_axes: usize, rate_hz: f32) -> Result<(), DspError> {
+        self.block().validate(window_samples, n_axes, rate_hz)
+    }
+
+    fn output_shape(
+        &self,
+        window_samples: usize,
+        n_axes: usize,
+        rate_hz: f32,
+    ) -> Result<OutputShape, DspError> {
+        self.block().output_shape(window_samples, n_axes, rate_hz)
+    }
+
+    fn scratch_len(&self, window_samples: usize, n_axes: usize, rate_hz: f32) -> Result<usize, DspError> {
+        self.block().scratch_len(window_samples, n_axes, rate_hz)
+    }
+
+    fn compute(
+        &self,
+        window: &[i16],
+        n_axes: usize,
+        scales: &[f32],
+        rate_hz: f32,
+        out: &mut [f32],
+        scratch: &mut [f32],
+    ) -> Result<usize, DspError> {
+        self.block().compute(window, n_axes, scales, rate_hz, out, scratch)
+    }
+}
+
+impl From<Raw> for DspConfig {
+    fn from(block: Raw) -> Self {
+        DspConfig::Raw(block)
+    }
+}
+
+impl From<Flatten> for DspConfig {
+    fn from(block: Flatten) -> Self {
+        DspConfig::Flatten(block)
+    }
+}
+
+impl From<Spectral> for DspConfig {
+    fn from(block: Spectral) -> Self {
+        DspConfig::Spectral(block)
+    }
+}
+
+impl From<Mfe> for DspConfig {
+    fn from(block: Mfe) -> Self {
+        DspConfig::Mfe(block)
+    }
+}
+
+impl From<Mfcc> for DspConfig {
+    fn from(block: Mfcc) -> Self {
+        DspConfig::Mfcc(block)
+    }
+}

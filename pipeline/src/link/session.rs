@@ -1,0 +1,162 @@
+//! A device session: one task owns a connected [`Board`] and carries out commands sent to it —
+//! switch a virtual board's activity, watch a sensor live, disconnect — so an app with many
+//! callers never shares the board itself. Live samples go to a sink the caller supplies.
+
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::board::{Board, Event};
+use super::error::LinkError;
+use super::stats::StreamStats;
+use super::types::BoardInfo;
+
+/// Samples of a live stream, as they arrive.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LiveBatch {
+    pub first_sample: u64,
+    /// Interleaved raw counts (multiply by each axis's scale).
+    pub values: Vec<i16>,
+    pub stats: StreamStats,
+}
+
+/// Where live batches go; returning `false` stops the stream (e.g. the window closed).
+pub type LiveSink = Box<dyn FnMut(LiveBatch) -> bool + Send>;
+
+/// Why a session ended; sent once to the `on_end` callback.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SessionEnd {
+    pub port: String,
+    /// `None` when closed on request.
+    pub error: Option<String>,
+}
+
+enum Command {
+    SetActivity { name: String, reply: oneshot::Sender<Result<(), LinkError>> },
+    StartLive { sensor: String, rate_hz: u32, sink: LiveSink, reply: oneshot::Sender<Result<(), LinkError>> },
+    StopLive { reply: oneshot::Sender<()> },
+    Close { reply: oneshot::Sender<()> },
+}
+
+/// A handle to a running session; cheap to clone.
+#[derive(Clone)]
+pub struct Session {
+    info: BoardInfo,
+    port: String,
+    commands: mpsc::Sender<Command>,
+}
+
+struct Live {
+    stream: u8,
+    sink: LiveSink,
+    stats: StreamStats,
+}
+
+impl Session {
+    /// Starts the session task for `board`. `on_end` is called once when it ends.
+    pub fn start(board: Board, on_end: impl FnOnce(SessionEnd) + Send + 'static) -> Session {
+        let (commands, receiver) = mpsc::channel(16);
+        let session = Session { info: board.info().clone(), port: board.port().to_string(), commands };
+        tokio::spawn(run(board, receiver, on_end));
+        session
+    }
+
+    pub fn info(&self) -> &BoardInfo {
+        &self.info
+    }
+
+    pub fn port(&self) -> &str {
+        &self.port
+    }
+
+    async fn call<T>(&self, command: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, LinkError> {
+        let (reply, answer) = oneshot::channel();
+        let gone =
+            || LinkError::Disconnected { port: self.port.clone(), reason: "the session has ended".into() };
+        self.commands.send(command(reply)).await.map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())
+    }
+
+    pub async fn set_activity(&self, name: &str) -> Result<(), LinkError> {
+        self.call(|reply| Command::SetActivity { name: name.to_string(), reply }).await?
+    }
+
+    /// Streams `sensor` into `sink` until [`Session::stop_live`] (or the sink says stop).
+    pub async fn start_live(&self, sensor: &str, rate_hz: u32, sink: LiveSink) -> Result<(), LinkError> {
+        self.call(|reply| Command::StartLive { sensor: sensor.to_string(), rate_hz, sink, reply }).await?
+    }
+
+    pub async fn stop_live(&self) -> Result<(), LinkError> {
+        self.call(|reply| Command::StopLive { reply }).await
+    }
+
+    pub async fn close(&self) {
+        let _ = self.call(|reply| Command::Close { reply }).await;
+    }
+}
+
+async fn run(
+    mut board: Board,
+    mut commands: mpsc::Receiver<Command>,
+    on_end: impl FnOnce(SessionEnd) + Send + 'static,
+) {
+    let mut live: Option<Live> = None;
+    let error = loop {
+        tokio::select! {
+            command = commands.recv() => match command {
+                None => break None,
+                Some(Command::Close { reply }) => {
+                    stop(&mut board, &mut live).await;
+                    let _ = reply.send(());
+                    break None;
+                }
+                Some(Command::StopLive { reply }) => {
+                    stop(&mut board, &mut live).await;
+                    let _ = reply.send(());
+                }
+                Some(Command::SetActivity { name, reply }) => {
+                    let _ = reply.send(board.set_activity(&name).await);
+                }
+                Some(Command::StartLive { sensor, rate_hz, sink, reply }) => {
+                    stop(&mut board, &mut live).await;
+                    let result = start(&mut board, &sensor, rate_hz, sink).await.map(|started| live = Some(started));
+                    let _ = reply.send(result);
+                }
+            },
+            event = board.next_event(Duration::from_millis(200)), if live.is_some() => match event {
+                Some(Event::Batch(batch)) => {
+                    if let Some(current) = live.as_mut().filter(|l| l.stream == batch.stream) {
+                        current.stats.observe(&batch);
+                        let keep = (current.sink)(LiveBatch {
+                            first_sample: batch.first_sample,
+                            values: batch.values,
+                            stats: current.stats.clone(),
+                        });
+                        if !keep {
+                            stop(&mut board, &mut live).await;
+                        }
+                    }
+                }
+                Some(Event::Closed(reason)) => break Some(reason),
+                _ => {}
+            },
+        }
+    };
+    on_end(SessionEnd { port: board.port().to_string(), error });
+}
+
+async fn start(board: &mut Board, sensor: &str, rate_hz: u32, sink: LiveSink) -> Result<Live, LinkError> {
+    let sensor_idx = board
+        .info()
+        .sensor_index(sensor)
+        .ok_or_else(|| LinkError::Invalid(format!("the board has no sensor `{sensor}`")))?;
+    let n_axes = board.info().sensors[usize::from(sensor_idx)].axes.len();
+    let started = board.start_stream(sensor_idx, rate_hz).await?;
+    Ok(Live { stream: started.stream, sink, stats: StreamStats::new(rate_hz, n_axes) })
+}
+
+async fn stop(board: &mut Board, live: &mut Option<Live>) {
+    if let Some(current) = live.take() {
+        let _ = board.stop_stream(current.stream).await;
+    }
+}

@@ -1,0 +1,464 @@
+//! The learning block's configuration: which block, its layers, and the training parameters.
+//!
+//! In `mote.toml` it is the `[learn]` table: `block` picks the block and every other key sits
+//! beside it, flat:
+//!
+//! ```toml
+//! [learn]
+//! block = "dense"        # or "conv1d", "kmeans"
+//! hidden = [20, 10]
+//! dropout = 0.1
+//! epochs = 100
+//! learning_rate = 0.005
+//! ```
+//!
+//! Unknown keys are errors that name the key, and so are values out of range (`dropout = 1.5`).
+//! Every key except `block` may be left out; the defaults suit small TinyML models.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ConfigError;
+
+/// A learning block with its training parameters. Deserializes from (and serializes to) the flat
+/// `[learn]` table described in the module documentation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "FlatLearnConfig", into = "FlatLearnConfig")]
+pub struct LearnConfig {
+    /// Which block to train, with its layer parameters.
+    pub block: BlockConfig,
+    /// Passes over the training rows (classifiers only). Default 100.
+    pub epochs: usize,
+    /// Adam's step size (classifiers only). Default 0.005.
+    pub learning_rate: f32,
+    /// Rows per gradient step (classifiers only). Default 32.
+    pub batch_size: usize,
+    /// Fraction of each class held out for validation, in `[0, 1)`. Default 0.2. With 0 there is
+    /// no validation set and early stopping watches the training loss.
+    pub validation_split: f32,
+    /// Stop when the validation loss has not improved for this many epochs, and keep the weights
+    /// of the best epoch. `None` (default) trains all epochs and keeps the last weights.
+    pub early_stopping_patience: Option<usize>,
+    /// The burn backend to train and run on. Default Flex.
+    pub backend: Backend,
+    /// Seeds the validation split, weight initialisation, shuffling, dropout and k-means++: the
+    /// same seed on the same machine gives bit-identical weights. Default 42.
+    pub seed: u64,
+}
+
+/// The learning block and its layer parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BlockConfig {
+    /// A dense classifier: `Linear → ReLU → Dropout` per hidden layer, then `Linear` → softmax.
+    Dense {
+        /// Neurons of each hidden layer. Default `[20, 10]`.
+        hidden: Vec<usize>,
+        /// Dropout probability after each hidden layer, in `[0, 1)`. Default 0.1.
+        dropout: f32,
+    },
+    /// A 1-D CNN: `Conv1d → ReLU → MaxPool` per filter count over the row's `(time, channels)`
+    /// shape, then flatten, the dense layers as in [`BlockConfig::Dense`], and the output layer.
+    Conv1d {
+        /// Filters of each conv block. Default `[8, 16]`.
+        filters: Vec<usize>,
+        /// Kernel length of every convolution (stride 1, no padding). Default 3.
+        kernel_size: usize,
+        /// Max-pool size and stride after each convolution; 1 disables pooling. Default 2.
+        pool: usize,
+        /// Hidden dense layers after the flatten. Default none.
+        dense: Vec<usize>,
+        /// Dropout probability after the flatten and after each hidden dense layer. Default 0.1.
+        dropout: f32,
+    },
+    /// K-means anomaly detection on the normalised features (no labels needed).
+    KMeans {
+        /// Number of clusters. Default 8.
+        clusters: usize,
+    },
+}
+
+/// The burn backend to compute with. Both run on the CPU in pure Rust.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// burn's Flex backend: the faster one, by far for convolutions in a debug build.
+    #[default]
+    Flex,
+    /// burn's NdArray backend (deprecated by burn in favour of Flex).
+    NdArray,
+}
+
+impl Backend {
+    /// A plain (inference) device of this backend.
+    pub(crate) fn device(self) -> burn::tensor::Device {
+        match self {
+            Backend::Flex => burn::tensor::Device::flex(),
+            #[allow(deprecated)] // burn marks ndarray deprecated; we keep it selectable.
+            Backend::NdArray => burn::tensor::Device::ndarray(),
+        }
+    }
+}
+
+impl Default for LearnConfig {
+    fn default() -> Self {
+        Self::with_block(BlockConfig::default_dense())
+    }
+}
+
+impl BlockConfig {
+    /// `Dense` with its defaults.
+    pub fn default_dense() -> Self {
+        BlockConfig::Dense { hidden: vec![20, 10], dropout: 0.1 }
+    }
+
+    /// `Conv1d` with its defaults.
+    pub fn default_conv1d() -> Self {
+        BlockConfig::Conv1d { filters: vec![8, 16], kernel_size: 3, pool: 2, dense: vec![], dropout: 0.1 }
+    }
+
+    /// `KMeans` with its defaults.
+    pub fn default_kmeans() -> Self {
+        BlockConfig::KMeans { clusters: 8 }
+    }
+
+    /// Whether this block is a classifier (trained with burn) rather than anomaly detection.
+    pub fn is_classifier(&self) -> bool {
+        !matches!(self, BlockConfig::KMeans { .. })
+    }
+}
+
+impl LearnConfig {
+    /// The given block with the default training parameters.
+    pub fn with_block(block: BlockConfig) -> Self {
+        let common = CommonParams::default();
+        common.into_config(block)
+    }
+
+    /// Checks every value's range; the error names the field.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        fn invalid(field: &'static str, reason: &str) -> ConfigError {
+            ConfigError::InvalidValue { field, reason: reason.to_string() }
+        }
+        fn probability(field: &'static str, value: f32) -> Result<(), ConfigError> {
+            if (0.0..1.0).contains(&value) { Ok(()) } else { Err(invalid(field, "must be in [0, 1)")) }
+        }
+        fn positive_list(field: &'static str, values: &[usize]) -> Result<(), ConfigError> {
+            if values.contains(&0) {
+                Err(invalid(field, "every layer needs at least 1 unit"))
+            } else {
+                Ok(())
+            }
+        }
+        match &self.block {
+            BlockConfig::Dense { hidden, dropout } => {
+                positive_list("hidden", hidden)?;
+                probability("dropout", *dropout)?;
+            }
+            BlockConfig::Conv1d { filters, kernel_size, pool, dense, dropout } => {
+                if filters.is_empty() {
+                    return Err(invalid("filters", "needs at least one conv block"));
+                }
+                positive_list("filters", filters)?;
+                positive_list("dense", dense)?;
+                if *kernel_size == 0 {
+                    return Err(invalid("kernel_size", "must be at least 1"));
+                }
+                if *pool == 0 {
+                    return Err(invalid("pool", "must be at least 1 (1 = no pooling)"));
+                }
+                probability("dropout", *dropout)?;
+            }
+            BlockConfig::KMeans { clusters } => {
+                if *clusters == 0 {
+                    return Err(invalid("clusters", "must be at least 1"));
+                }
+            }
+        }
+        if self.epochs == 0 {
+            return Err(invalid("epochs", "must be at least 1"));
+        }
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return Err(invalid("learning_rate", "must be a positive number"));
+        }
+        if self.batch_size == 0 {
+            return Err(invalid("batch_size", "must be at least 1"));
+        }
+        probability("validation_split", self.validation_split)?;
+        if self.early_stopping_patience == Some(0) {
+            return Err(invalid("early_stopping_patience", "must be at least 1 (leave it out to disable)"));
+        }
+        Ok(())
+    }
+}
+
+// ---- the flat serde form -------------------------------------------------------------------------
+//
+// serde's `deny_unknown_fields` does not work together with `flatten`, so each block gets its own
+// flat struct carrying the block's fields *and* the common ones; an internally tagged enum picks
+// the struct by `block`. Unknown keys then fail with "unknown field `x`, expected one of …".
+
+/// The training parameters shared by every block, with their defaults.
+struct CommonParams {
+    epochs: usize,
+    learning_rate: f32,
+    batch_size: usize,
+    validation_split: f32,
+    early_stopping_patience: Option<usize>,
+    backend: Backend,
+    seed: u64,
+}
+
+impl Default for CommonParams {
+    fn default() -> Self {
+        Self {
+            epochs: 100,
+            learning_rate: 0.005,
+            batch_size: 32,
+            validation_split: 0.2,
+            early_stopping_patience: None,
+            backend: Backend::Flex,
+            seed: 42,
+        }
+    }
+}
+
+impl CommonParams {
+    fn into_config(self, block: BlockConfig) -> LearnConfig {
+        LearnConfig {
+            block,
+            epochs: self.epochs,
+            learning_rate: self.learning_rate,
+            batch_size: self.batch_size,
+            validation_split: self.validation_split,
+            early_stopping_patience: self.early_stopping_patience,
+            backend: self.backend,
+            seed: self.seed,
+        }
+    }
+
+    fn from_config(config: &LearnConfig) -> Self {
+        Self {
+            epochs: config.epochs,
+            learning_rate: config.learning_rate,
+            batch_size: config.batch_size,
+            validation_split: config.validation_split,
+            early_stopping_patience: config.early_stopping_patience,
+            backend: config.backend,
+            seed: config.seed,
+        }
+    }
+}
+
+/// Declares a flat struct for one block: its own fields (with defaults) plus the common ones.
+macro_rules! flat_block {
+    ($name:ident { $($field:ident : $ty:ty = $default:expr),* $(,)? }) => {
+        #[derive(Serialize, Deserialize)]
+        #[serde(default, deny_unknown_fields)]
+        struct $name {
+            $($field: $ty,)*
+            epochs: usize,
+            learning_rate: f32,
+            batch_size: usize,
+            validation_split: f32,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            early_stopping_patience: Option<usize>,
+            backend: Backend,
+            seed: u64,
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                let common = CommonParams::default();
+                Self {
+                    $($field: $default,)*
+                    epochs: common.epochs,
+                    learning_rate: common.learning_rate,
+                    batch_size: common.batch_size,
+                    validation_split: common.validation_split,
+                    early_stopping_patience: common.early_stopping_patience,
+                    backend: common.backend,
+                    seed: common.seed,
+                }
+            }
+        }
+
+        impl $name {
+            fn common(&self) -> CommonParams {
+                CommonParams {
+                    epochs: self.epochs,
+                    learning_rate: self.learning_rate,
+                    batch_size: self.batch_size,
+                    validation_split: self.validation_split,
+                    early_stopping_patience: self.early_stopping_patience,
+                    backend: self.backend,
+                    seed: self.seed,
+                }
+            }
+
+            fn with_common(self, common: CommonParams) -> Self {
+                Self {
+                    epochs: common.epochs,
+                    learning_rate: common.learning_rate,
+                    batch_size: common.batch_size,
+                    validation_split: common.validation_split,
+                    early_stopping_patience: common.early_stopping_patience,
+                    backend: common.backend,
+                    seed: common.seed,
+                    ..self
+                }
+            }
+        }
+    };
+}
+
+flat_block!(FlatDense { hidden: Vec<usize> = vec![20, 10], dropout: f32 = 0.1 });
+flat_block!(FlatConv1d {
+    filters: Vec<usize> = vec![8, 16],
+    kernel_size: usize = 3,
+    pool: usize = 2,
+    dense: Vec<usize> = vec![],
+    dropout: f32 = 0.1,
+});
+flat_block!(FlatKMeans { clusters: usize = 8 });
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "block")]
+enum FlatLearnConfig {
+    #[serde(rename = "dense")]
+    Dense(FlatDense),
+    #[serde(rename = "conv1d")]
+    Conv1d(FlatConv1d),
+    #[serde(rename = "kmeans")]
+    KMeans(FlatKMeans),
+}
+
+impl TryFrom<FlatLearnConfig> for LearnConfig {
+    type Error = ConfigError;
+
+    fn try_from(flat: FlatLearnConfig) -> Result<Self, ConfigError> {
+        let config = match flat {
+            FlatLearnConfig::Dense(flat) => {
+                let common = flat.common();
+                common.into_config(BlockConfig::Dense { hidden: flat.hidden, dropout: flat.dropout })
+            }
+            FlatLearnConfig::Conv1d(flat) => {
+                let common = flat.common();
+                common.into_config(BlockConfig::Conv1d {
+                    filters: flat.filters,
+                    kernel_size: flat.kernel_size,
+                    pool: flat.pool,
+                    dense: flat.dense,
+                    dropout: flat.dropout,
+                })
+            }
+            FlatLearnConfig::KMeans(flat) => {
+                let common = flat.common();
+                common.into_config(BlockConfig::KMeans { clusters: flat.clusters })
+            }
+        };
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+impl From<LearnConfig> for FlatLearnConfig {
+    fn from(config: LearnConfig) -> Self {
+        let common = CommonParams::from_config(&config);
+        match config.block {
+            BlockConfig::Dense { hidden, dropout } => FlatLearnConfig::Dense(
+                FlatDense { hidden, dropout, ..FlatDense::default() }.with_common(common),
+            ),
+            BlockConfig::Conv1d { filters, kernel_size, pool, dense, dropout } => FlatLearnConfig::Conv1d(
+                FlatConv1d { filters, kernel_size, pool, dense, dropout, ..FlatConv1d::default() }
+                    .with_common(common),
+            ),
+            BlockConfig::KMeans { clusters } => {
+                FlatLearnConfig::KMeans(FlatKMeans { clusters, ..FlatKMeans::default() }.with_common(common))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Deserialize)]
+    struct MoteToml {
+        learn: LearnConfig,
+    }
+
+    fn parse(learn_table: &str) -> Result<LearnConfig, String> {
+        toml::from_str::<MoteToml>(&format!("[learn]\n{learn_table}"))
+            .map(|t| t.learn)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn defaults_fill_everything_but_the_block() {
+        assert_eq!(parse("block = \"dense\"").unwrap(), LearnConfig::default());
+        assert_eq!(
+            parse("block = \"conv1d\"").unwrap(),
+            LearnConfig::with_block(BlockConfig::default_conv1d())
+        );
+        assert_eq!(
+            parse("block = \"kmeans\"").unwrap(),
+            LearnConfig::with_block(BlockConfig::default_kmeans())
+        );
+    }
+
+    #[test]
+    fn flat_keys_reach_block_and_training_parameters() {
+        let config = parse(
+            "block = \"conv1d\"\nfilters = [4]\nkernel_size = 5\npool = 1\ndense = [12]\ndropout = 0.25\n\
+             epochs = 7\nlearning_rate = 0.01\nbatch_size = 8\nvalidation_split = 0.1\n\
+             early_stopping_patience = 3\nbackend = \"ndarray\"\nseed = 9",
+        )
+        .unwrap();
+        assert_eq!(
+            config.block,
+            BlockConfig::Conv1d { filters: vec![4], kernel_size: 5, pool: 1, dense: vec![12], dropout: 0.25 }
+        );
+        assert_eq!(
+            (config.epochs, config.learning_rate, config.batch_size, config.validation_split),
+            (7, 0.01, 8, 0.1)
+        );
+        assert_eq!(config.early_stopping_patience, Some(3));
+        assert_eq!((config.backend, config.seed), (Backend::NdArray, 9));
+    }
+
+    #[test]
+    fn unknown_or_invalid_keys_are_errors_naming_the_key() {
+        let cases = [
+            ("block = \"dense\"\nhiden = [4]", "hiden"),
+            ("block = \"dense\"\nfilters = [4]", "filters"),
+            ("block = \"kmeans\"\nclusterz = 3", "clusterz"),
+            ("block = \"dense\"\ndropout = 1.5", "dropout"),
+            ("block = \"dense\"\nhidden = [4, 0]", "hidden"),
+            ("block = \"conv1d\"\npool = 0", "pool"),
+            ("block = \"dense\"\nbatch_size = 0", "batch_size"),
+            ("block = \"dense\"\nvalidation_split = 1.0", "validation_split"),
+            ("block = \"dense\"\nbackend = \"cuda\"", "cuda"),
+            ("block = \"cnn\"", "cnn"),
+            ("hidden = [4]", "block"),
+        ];
+        for (table, name) in cases {
+            let error = parse(table).expect_err(table);
+            assert!(error.contains(name), "{table:?}: error {error:?} should name {name:?}");
+        }
+    }
+
+    #[test]
+    fn serializes_back_to_the_same_flat_table() {
+        for block in
+            [BlockConfig::default_dense(), BlockConfig::default_conv1d(), BlockConfig::default_kmeans()]
+        {
+            let mut config = LearnConfig::with_block(block);
+            config.early_stopping_patience = Some(5);
+            let text = toml::to_string(&config).unwrap();
+            assert!(text.starts_with("block = "), "{text}");
+            assert_eq!(toml::from_str::<LearnConfig>(&text).unwrap(), config, "{text}");
+            let json = serde_json::to_string(&config).unwrap();
+            assert_eq!(serde_json::from_str::<LearnConfig>(&json).unwrap(), config);
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! Commands of the Devices page: boards, virtual boards, the connection, live signal.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use mote_pipeline::link::discover::list_ports;
+use mote_pipeline::link::session::{LiveBatch as PipelineBatch, Session};
+use mote_pipeline::link::{Board as LinkBoard, ConnectOptions};
+use tauri::ipc::Channel;
+use tauri::{AppHandle, State};
+use tauri_specta::Event as _;
+
+use crate::dto::{AppError, AppInfo, Board, Device, LiveBatch, SessionEnded, VirtualBoard};
+use crate::state::{AppState, RunningBoard};
+
+#[tauri::command]
+#[specta::specta]
+pub fn app_info() -> AppInfo {
+    AppInfo {
+        version: env!("CARGO_PKG_VERSION").into(),
+        protocol_version: mote_pipeline::link::PROTOCOL_VERSION,
+    }
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn list_devices(state: State<'_, AppState>) -> Result<Vec<Device>, AppError> {
+    let connected = state.session.lock().await.as_ref().map(|session| session.port().to_string());
+    let ours: Vec<String> = state
+        .virtual_boards
+        .lock()
+        .map(|boards| boards.iter().map(|b| b.path.clone()).collect())
+        .unwrap_or_default();
+    let ports = tokio::task::spawn_blocking(list_ports)
+        .await
+        .map_err(|e| AppError::new("internal", e.to_string()))?;
+    Ok(ports
+        .into_iter()
+        .map(|port| Device {
+            connected: connected.as_deref() == Some(port.path.as_str()),
+            started_here: ours.contains(&port.path),
+            path: port.path,
+            kind: port.kind.to_string(),
+            product: port.product,
+            likely_board: port.likely_board,
+        })
+        .collect())
+}
+
+/// Starts a virtual board in this process, performing `script` (default: idle).
+#[tauri::command]
+#[specta::specta]
+pub async fn start_virtual_board(
+    state: State<'_, AppState>,
+    script: Option<String>,
+) -> Result<VirtualBoard, AppError> {
+    let mut args = mote_sim::SimArgs::default();
+    let taken = state.virtual_boards.lock().map(|boards| boards.len()).unwrap_or(0);
+    args.device_id = format!("virtual-{}", taken + 1);
+    if let Some(script) = script {
+        args.script = script;
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let thread = {
+        let (stop, args) = (stop.clone(), args.clone());
+        std::thread::Builder::new()
+            .name(format!("virtual board {}", args.device_id))
+            .spawn(move || {
+                let mut ready_tx = Some(ready_tx);
+                let result = mote_sim::run(&args, &stop, |ready| {
+                    if let Some(tx) = ready_tx.take() {
+                        let _ = tx.send(Ok(ready.path.clone().unwrap_or_default()));
+                    }
+                });
+                if let (Err(error), Some(tx)) = (result, ready_tx.take()) {
+                    let _ = tx.send(Err(format!("{error:#}")));
+                }
+            })
+            .map_err(|e| AppError::new("internal", e.to_string()))?
+    };
+    let path = ready_rx
+        .await
+        .map_err(|_| AppError::new("virtual_board", "the virtual board stopped before it was ready"))?
+        .map_err(|message| AppError::new("virtual_board", message))?;
+    let board = VirtualBoard { device_id: args.device_id.clone(), path: path.clone() };
+    if let Ok(mut boards) = state.virtual_boards.lock() {
+        boards.push(RunningBoard { device_id: args.device_id, path, stop, thread: Some(thread) });
+    }
+    Ok(board)
+}
+
+/// Stops a virtual board this app started: to the host it looks like a pulled cable.
+#[tauri::command]
+#[specta::specta]
+pub async fn stop_virtual_board(state: State<'_, AppState>, device_id: String) -> Result<(), AppError> {
+    let board = state.virtual_boards.lock().ok().and_then(|mut boards| {
+        let idx = boards.iter().position(|b| b.device_id == device_id)?;
+        Some(boards.remove(idx))
+    });
+    match board {
+        Some(board) => {
+            tokio::task::spawn_blocking(move || drop(board)).await.ok();
+            Ok(())
+        }
+        None => Err(AppError::new("not_found", format!("no virtual board `{device_id}` was started here"))),
+    }
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn connect(app: AppHandle, state: State<'_, AppState>, port: String) -> Result<Board, AppError> {
+    let mut session = state.session.lock().await;
+    if let Some(previous) = session.take() {
+        previous.close().await;
+    }
+    let board = LinkBoard::connect(&port, &ConnectOptions::default()).await?;
+    let info = Board::new(&port, board.info());
+    let ended = app.clone();
+    *session = Some(Session::start(board, move |end| {
+        let _ = SessionEnded { port: end.port, error: end.error }.emit(&ended);
+    }));
+    Ok(info)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn disconnect(state: State<'_, AppState>) -> Result<(), AppError> {
+    if let Some(session) = state.session.lock().await.take() {
+        session.close().await;
+    }
+    Ok(())
+}
+
+async fn current(state: &State<'_, AppState>) -> Result<Session, AppError> {
+    state
+        .session
+        .lock()
+        .await
+        .clone()
+        .ok_or_else(|| AppError::new("not_connected", "connect to a board first"))
+}
+
+/// Switches what a virtual board performs (`idle`, `wave`, `circle`, `shake`).
+#[tauri::command]
+#[specta::specta]
+pub async fn set_activity(state: State<'_, AppState>, activity: String) -> Result<(), AppError> {
+    Ok(current(&state).await?.set_activity(&activity).await?)
+}
+
+/// Streams a sensor into `on_batch` until `stop_live`.
+#[tauri::command]
+#[specta::specta]
+pub async fn start_live(
+    state: State<'_, AppState>,
+    sensor: String,
+    rate_hz: u32,
+    on_batch: Channel<LiveBatch>,
+) -> Result<(), AppError> {
+    let sink = Box::new(move |batch: PipelineBatch| {
+        on_batch
+            .send(LiveBatch {
+                first_sample: batch.first_sample as f64,
+                values: batch.values,
+                measured_rate_hz: batch.stats.measured_rate_hz,
+                jitter_ms: batch.stats.jitter_ms,
+                lost_batches: batch.stats.lost_batches as u32,
+            })
+            .is_ok()
+    });
+    Ok(current(&state).await?.start_live(&sensor, rate_hz, sink).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn stop_live(state: State<'_, AppState>) -> Result<(), AppError> {
+    Ok(current(&state).await?.stop_live().await?)
+}

@@ -1,0 +1,30 @@
+//! What the app holds between commands: the device session and the virtual boards it started.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+
+use mote_pipeline::link::session::Session;
+
+#[derive(Default)]
+pub struct AppState {
+    pub session: tokio::sync::Mutex<Option<Session>>,
+    pub virtual_boards: std::sync::Mutex<Vec<RunningBoard>>,
+}
+
+/// A virtual board running on a thread of this process.
+pub struct RunningBoard {
+    pub device_id: String,
+    pub path: String,
+    pub stop: Arc<AtomicBool>,
+    pub thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for RunningBoard {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

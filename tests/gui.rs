@@ -1,0 +1,212 @@
+//! Mote Studio in a real window: Xvfb, WebKitWebDriver behind tauri-driver, and the app binary,
+//! clicked through like a person would. Screenshots of every page go to `test-output/gui/`.
+//! (`WEBKIT_DISABLE_COMPOSITING_MODE` must stay unset: with it, WebKitWebDriver's screenshot hangs.)
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use mote_e2e::workspace_binary;
+
+/// A process killed when dropped.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn which(program: &str) -> PathBuf {
+    let found = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+        .chain([dirs_cargo_bin()])
+        .map(|dir| dir.join(program))
+        .find(|path| path.exists());
+    found.unwrap_or_else(|| panic!("{program} is not installed; scripts/install.sh test installs it"))
+}
+
+fn dirs_cargo_bin() -> PathBuf {
+    PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo/bin")
+}
+
+/// Starts Xvfb on the first free display from :91.
+fn start_display() -> (Guard, String) {
+    for number in 91..120 {
+        if std::path::Path::new(&format!("/tmp/.X{number}-lock")).exists() {
+            continue;
+        }
+        let display = format!(":{number}");
+        let child = Command::new(which("Xvfb"))
+            .args([&display, "-screen", "0", "1400x900x24", "-nolisten", "tcp"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb starts");
+        let mut guard = Guard(child);
+        std::thread::sleep(Duration::from_millis(500));
+        if guard.0.try_wait().ok().flatten().is_none() {
+            return (guard, display);
+        }
+    }
+    panic!("no free X display");
+}
+
+/// Polls tauri-driver's `/status` until its native driver is up: a session requested earlier
+/// can hang.
+fn wait_until_ready(port: u16) {
+    use std::io::{Read, Write};
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+            let _ = stream.write_all(b"GET /status HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+            let mut reply = String::new();
+            let _ = stream.read_to_string(&mut reply);
+            if reply.contains("\"ready\":true") {
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("tauri-driver on port {port} never became ready");
+}
+
+struct App {
+    client: Client,
+    shots: PathBuf,
+    _driver: Guard,
+    _display: Guard,
+    _data: tempfile::TempDir,
+}
+
+impl App {
+    async fn launch() -> App {
+        let (display_guard, display) = start_display();
+        let data = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let driver = Command::new(which("tauri-driver"))
+            .args(["--port", &port.to_string(), "--native-port", &free_port().to_string()])
+            .args(["--native-driver", which("WebKitWebDriver").to_str().unwrap()])
+            .env("DISPLAY", &display)
+            .env("NO_AT_BRIDGE", "1")
+            .env("MOTE_RUNTIME_DIR", data.path())
+            .env("XDG_DATA_HOME", data.path().join("data"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("tauri-driver starts");
+        let driver = Guard(driver);
+        let url = format!("http://127.0.0.1:{port}");
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "tauri:options".into(),
+            serde_json::json!({ "application": workspace_binary("mote-studio") }),
+        );
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let started = Instant::now();
+        wait_until_ready(port);
+        let client = loop {
+            match ClientBuilder::new(connector.clone()).capabilities(capabilities.clone()).connect(&url).await
+            {
+                Ok(client) => break client,
+                Err(error) if started.elapsed() < Duration::from_secs(30) => {
+                    eprintln!("gui: retrying the WebDriver session: {error}");
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                }
+                Err(error) => panic!("no WebDriver session: {error}"),
+            }
+        };
+        let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../test-output/gui");
+        std::fs::create_dir_all(&shots).unwrap();
+        App { client, shots, _driver: driver, _display: display_guard, _data: data }
+    }
+
+    async fn click(&self, css: &str) {
+        let element = self.wait_for(css).await;
+        element.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
+    }
+
+    /// Waits until the text of `css` satisfies `check`; returns it.
+    async fn wait_text(&self, css: &str, what: &str, check: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut last = String::new();
+        while Instant::now() < deadline {
+            if let Ok(element) = self.client.find(Locator::Css(css)).await {
+                last = element.text().await.unwrap_or_default();
+                if check(&last) {
+                    return last;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("{css} never showed {what}; last text: {last:?}");
+    }
+
+    async fn screenshot(&self, name: &str) {
+        let png = self.client.screenshot().await.expect("screenshot");
+        assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "a real screenshot of {name}");
+        std::fs::write(self.shots.join(format!("{name}.png")), png).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_a_virtual_board_watch_it_live_and_pull_it() {
+    let app = App::launch().await;
+    app.wait_for("nav").await;
+    app.click("[data-page=dashboard]").await;
+    app.wait_text("main", "the dashboard", |text| text.contains("Boards")).await;
+    app.screenshot("dashboard").await;
+
+    app.click("[data-page=devices]").await;
+    app.click("#start-virtual").await;
+    let board = app.wait_text("#board", "the connected virtual board", |t| t.contains("virtual-1")).await;
+    assert!(board.contains("imu") && board.contains("1600"), "{board}");
+    app.screenshot("devices").await;
+
+    app.click("[data-activity=wave]").await;
+    app.click("#start-live").await;
+    let stats = app
+        .wait_text("#live-stats", "a measured rate near 100 Hz", |text| {
+            number_after(text, "measured rate").is_some_and(|rate| (95.0..105.0).contains(&rate))
+        })
+        .await;
+    assert_eq!(number_after(&stats, "lost batches"), Some(0.0), "{stats}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    app.screenshot("devices-live").await;
+
+    // Pull the virtual board mid-stream: the app says so and stays responsive.
+    app.click("button.danger").await;
+    let notice = app.wait_text("#notice", "a disconnect notice", |text| text.contains("disconnected")).await;
+    assert!(notice.contains("kept"), "{notice}");
+    app.click("[data-page=dashboard]").await;
+    app.wait_text("main", "the dashboard again", |text| text.contains("Boards")).await;
+    app.click("[data-page=devices]").await;
+    app.wait_for("#start-virtual").await;
+    app.screenshot("devices-after-unplug").await;
+    app.client.clone().close().await.expect("session closes");
+}
+
+/// The number that follows `label` in `text` (element text may or may not put a space between).
+fn number_after(text: &str, label: &str) -> Option<f64> {
+    let rest = text.split(label).nth(1)?.trim_start();
+    let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}
