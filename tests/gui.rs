@@ -3,6 +3,7 @@
 //! (`WEBKIT_DISABLE_COMPOSITING_MODE` must stay unset: with it, WebKitWebDriver's screenshot hangs.)
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt as _;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -10,11 +11,13 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use mote_e2e::workspace_binary;
 
-/// A process killed when dropped.
+/// A process (and its process group, when it leads one) killed when dropped.
 struct Guard(Child);
 
 impl Drop for Guard {
     fn drop(&mut self) {
+        // tauri-driver starts WebKitWebDriver, which starts the app: kill them all.
+        unsafe { libc::kill(-(self.0.id() as libc::pid_t), libc::SIGKILL) };
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -47,6 +50,7 @@ fn start_display() -> (Guard, String) {
         let display = format!(":{number}");
         let child = Command::new(which("Xvfb"))
             .args([&display, "-screen", "0", "1400x900x24", "-nolisten", "tcp"])
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -93,6 +97,9 @@ impl App {
         let (display_guard, display) = start_display();
         let data = tempfile::tempdir().unwrap();
         let port = free_port();
+        let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../test-output/gui");
+        std::fs::create_dir_all(&shots).unwrap();
+        let driver_log = std::fs::File::create(shots.join("tauri-driver.log")).unwrap();
         let driver = Command::new(which("tauri-driver"))
             .args(["--port", &port.to_string(), "--native-port", &free_port().to_string()])
             .args(["--native-driver", which("WebKitWebDriver").to_str().unwrap()])
@@ -101,7 +108,9 @@ impl App {
             .env("MOTE_RUNTIME_DIR", data.path())
             .env("XDG_DATA_HOME", data.path().join("data"))
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            // Not our stderr: a process that outlived the test would hold the test runner's pipe.
+            .stderr(driver_log)
+            .process_group(0)
             .spawn()
             .expect("tauri-driver starts");
         let driver = Guard(driver);
@@ -125,8 +134,6 @@ impl App {
                 Err(error) => panic!("no WebDriver session: {error}"),
             }
         };
-        let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../test-output/gui");
-        std::fs::create_dir_all(&shots).unwrap();
         App { client, shots, _driver: driver, _display: display_guard, _data: data }
     }
 

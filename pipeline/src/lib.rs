@@ -1,2 +1,5 @@
 //! The headless workbench engine: everything the desktop app and the `mote` CLI do, as functions.
+pub mod features;
+pub mod impulse;
 pub mod link;
+pub mod training;

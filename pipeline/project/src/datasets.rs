@@ -309,10 +309,14 @@ length_ms = 10000         # one window = one whole 10 s recording
 stride_ms = 10000
 
 [dsp]                     # validated by the DSP crate
-block = "flatten"
+block = "flatten"         # per-axis statistics of the whole window: 6 axes x 7 = 42 features
+stats = ["mean", "std", "min", "max", "rms", "skewness", "kurtosis"]
 
 [learn]                   # validated by the training crate
 block = "dense"
+hidden = [30, 16]         # the size of the reference Keras MLP (30-16-4)
+epochs = 300
+validation_split = 0.1    # 40 training windows: keep most of them for training
 "#;
 
 fn basic_motions_readme(report: &ConversionReport) -> String {

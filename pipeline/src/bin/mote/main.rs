@@ -4,6 +4,7 @@
 mod devices;
 mod forward;
 mod output;
+mod project;
 mod sim;
 mod stream;
 
@@ -33,6 +34,8 @@ enum Command {
     Stream(stream::StreamCommand),
     /// Capture from a board that prints readings as text lines (Edge Impulse data-forwarder style).
     Forward(forward::ForwardCommand),
+    #[command(flatten)]
+    Project(project::ProjectCommand),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +53,7 @@ fn main() -> ExitCode {
         Command::Devices(command) => runtime.block_on(devices::run(command, cli.json)),
         Command::Stream(command) => runtime.block_on(stream::run(command, cli.json, &cancel)),
         Command::Forward(command) => forward::run(command, cli.json, cancel.clone()),
+        Command::Project(command) => runtime.block_on(project::run(command, cli.json, cancel.clone())),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,437 @@
+//! The project commands: `init`, `import`, `export`, `list`, `stats`, `features`, `train`,
+//! `test`, `record`.
+
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use indicatif::{ProgressBar, ProgressStyle};
+use mote_pipeline::features::compute_features;
+use mote_pipeline::impulse::Impulse;
+use mote_pipeline::link::stream::{CaptureEnd, CaptureRequest, capture};
+use mote_pipeline::link::{Board, ConnectOptions};
+use mote_pipeline::training::{DEFAULT_UNCERTAIN_THRESHOLD, test_project, train_project};
+use mote_project::{Axis, ImportOptions, NewSample, Project, Recording, SampleFilter, Split, SystemClock};
+use serde_json::json;
+
+use crate::output::print_json;
+
+#[derive(clap::Args, Clone)]
+pub struct ProjectArg {
+    /// Project folder [default: the user's default project].
+    #[arg(long, global = true, value_name = "DIR")]
+    project: Option<PathBuf>,
+}
+
+impl ProjectArg {
+    fn dir(&self) -> anyhow::Result<PathBuf> {
+        match &self.project {
+            Some(dir) => Ok(dir.clone()),
+            None => Ok(Project::default_dir()?),
+        }
+    }
+
+    async fn open(&self) -> anyhow::Result<Project> {
+        let dir = self.dir()?;
+        Project::open(&dir).await.with_context(|| format!("opening the project in {}", dir.display()))
+    }
+}
+
+fn split_arg(text: &str) -> Result<Split, String> {
+    Split::parse(text).ok_or_else(|| format!("`{text}` is not a split (train or test)"))
+}
+
+#[derive(clap::Args)]
+pub struct FilterArgs {
+    #[arg(long)]
+    label: Option<String>,
+    #[arg(long, value_parser = split_arg)]
+    split: Option<Split>,
+    #[arg(long)]
+    device: Option<String>,
+}
+
+impl FilterArgs {
+    fn filter(&self) -> SampleFilter {
+        SampleFilter { label: self.label.clone(), split: self.split, device: self.device.clone() }
+    }
+}
+
+#[derive(clap::Subcommand)]
+pub enum ProjectCommand {
+    /// Create a project folder (mote.toml + mote.db).
+    Init {
+        #[command(flatten)]
+        project: ProjectArg,
+    },
+    /// Import files or a dataset folder (Edge Impulse CSV/JSON, WAV, Mote dataset). All or nothing.
+    Import {
+        #[command(flatten)]
+        project: ProjectArg,
+        /// Files or folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Label for every sample [default: the dataset's, else the file name up to the first dot].
+        #[arg(long)]
+        label: Option<String>,
+        #[arg(long, value_parser = split_arg)]
+        split: Option<Split>,
+        /// Verify Edge Impulse JSON signatures with this HMAC key.
+        #[arg(long)]
+        hmac_key: Option<String>,
+    },
+    /// Export samples: Mote dataset (csv), Parquet, or Edge Impulse JSON.
+    Export {
+        #[command(flatten)]
+        project: ProjectArg,
+        #[arg(long, default_value = "csv", value_parser = ["csv", "parquet", "ei-json"])]
+        format: String,
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        filter: FilterArgs,
+    },
+    /// List samples.
+    List {
+        #[command(flatten)]
+        project: ProjectArg,
+        #[command(flatten)]
+        filter: FilterArgs,
+    },
+    /// Statistics per label and per axis.
+    Stats {
+        #[command(flatten)]
+        project: ProjectArg,
+        #[command(flatten)]
+        filter: FilterArgs,
+    },
+    /// Compute the impulse's features for every window (a check that the impulse fits the data).
+    Features {
+        #[command(flatten)]
+        project: ProjectArg,
+    },
+    /// Train the impulse's learning block; evaluates on the test split.
+    Train {
+        #[command(flatten)]
+        project: ProjectArg,
+    },
+    /// Classify the test split with the newest model.
+    Test {
+        #[command(flatten)]
+        project: ProjectArg,
+        /// Windows whose top score is below this count as uncertain.
+        #[arg(long, default_value_t = DEFAULT_UNCERTAIN_THRESHOLD)]
+        threshold: f32,
+    },
+    /// Record labelled samples from a board into the project.
+    Record {
+        #[command(flatten)]
+        project: ProjectArg,
+        #[arg(long)]
+        label: String,
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        /// How many samples to record, one after the other.
+        #[arg(long, default_value_t = 1)]
+        count: u32,
+        #[arg(long)]
+        port: Option<String>,
+        /// Sensor [default: the project's `data.sensor`].
+        #[arg(long)]
+        sensor: Option<String>,
+        #[arg(long, value_parser = split_arg, default_value = "train")]
+        split: Split,
+    },
+}
+
+pub async fn run(command: ProjectCommand, json: bool, cancel: Arc<AtomicBool>) -> anyhow::Result<()> {
+    match command {
+        ProjectCommand::Init { project } => {
+            let dir = project.dir()?;
+            let created = Project::create(&dir, None, Arc::new(SystemClock)).await?;
+            created.close().await;
+            if json {
+                print_json(&json!({ "project": dir }));
+            } else {
+                println!(
+                    "created a project in {}; edit {}/mote.toml to design the impulse",
+                    dir.display(),
+                    dir.display()
+                );
+            }
+        }
+        ProjectCommand::Import { project, paths, label, split, hmac_key } => {
+            let dir = project.dir()?;
+            let mut opened = Project::open_or_create(&dir).await?;
+            let options = ImportOptions { label, split, hmac_key, ..ImportOptions::default() };
+            let mut imported = 0;
+            let mut duplicates = 0;
+            for path in &paths {
+                let report = if path.is_dir() {
+                    opened.import_dir(path, &options).await
+                } else {
+                    opened.import_files(std::slice::from_ref(path), &options).await
+                };
+                let report = match report {
+                    Ok(report) => report,
+                    Err(error) => {
+                        opened.close().await;
+                        return Err(error.into());
+                    }
+                };
+                imported += report.imported.len();
+                duplicates += report.duplicates.len();
+                if report.preset_adopted && !json {
+                    println!("adopted the dataset's impulse preset (mote.toml)");
+                }
+            }
+            let total = opened.sample_count().await?;
+            opened.close().await;
+            if json {
+                print_json(&json!({ "imported": imported, "duplicates": duplicates, "samples": total }));
+            } else {
+                println!(
+                    "imported {imported} samples ({duplicates} already in the project); the project holds {total}"
+                );
+            }
+        }
+        ProjectCommand::Export { project, format, out, filter } => {
+            let opened = project.open().await?;
+            let result = match format.as_str() {
+                "parquet" => opened.export_parquet(&out, &filter.filter()).await,
+                "ei-json" => opened.export_ei_json(&out, &filter.filter()).await,
+                _ => opened.export_dataset(&out, &filter.filter()).await,
+            };
+            opened.close().await;
+            let report = result?;
+            if json {
+                print_json(&json!({ "out": out, "report": format!("{report:?}") }));
+            } else {
+                println!("exported to {}", out.display());
+            }
+        }
+        ProjectCommand::List { project, filter } => {
+            let opened = project.open().await?;
+            let samples = opened.list_samples(&filter.filter()).await;
+            opened.close().await;
+            let samples = samples?;
+            if json {
+                let rows: Vec<_> = samples
+                    .iter()
+                    .map(|s| {
+                        json!({ "id": s.id.0, "name": s.name, "label": s.label, "split": s.split.as_str(),
+                        "device": s.device, "rate_hz": s.rate_hz, "steps": s.n_steps, "created": s.created })
+                    })
+                    .collect();
+                print_json(&rows);
+            } else if samples.is_empty() {
+                println!("no samples; record some (mote record) or import a dataset (mote import)");
+            } else {
+                println!(
+                    "{:>5}  {:<24} {:<12} {:<6} {:>9}  {}",
+                    "id", "name", "label", "split", "length", "device"
+                );
+                for s in &samples {
+                    println!(
+                        "{:>5}  {:<24} {:<12} {:<6} {:>8.1}s  {}",
+                        s.id.0,
+                        s.name,
+                        s.label,
+                        s.split.as_str(),
+                        s.duration_ms() / 1000.0,
+                        s.device
+                    );
+                }
+            }
+        }
+        ProjectCommand::Stats { project, filter } => {
+            let opened = project.open().await?;
+            let stats = opened.stats(&filter.filter()).await;
+            opened.close().await;
+            let stats = stats?;
+            if json {
+                let labels: Vec<_> = stats.labels.iter().map(|l| json!({ "label": l.label, "count": l.count, "train": l.train, "test": l.test, "seconds": l.total_duration_ms / 1000.0 })).collect();
+                let axes: Vec<_> = stats.per_label_axis.iter().map(|a| json!({ "label": a.label, "axis": a.axis, "mean": a.mean, "std": a.std, "min": a.min, "max": a.max })).collect();
+                print_json(&json!({ "labels": labels, "axes": axes }));
+            } else {
+                println!("{:<14} {:>6} {:>6} {:>6} {:>10}", "label", "count", "train", "test", "seconds");
+                for l in &stats.labels {
+                    println!(
+                        "{:<14} {:>6} {:>6} {:>6} {:>10.1}",
+                        l.label,
+                        l.count,
+                        l.train,
+                        l.test,
+                        l.total_duration_ms / 1000.0
+                    );
+                }
+                println!();
+                println!(
+                    "{:<14} {:<8} {:>10} {:>10} {:>10} {:>10}",
+                    "label", "axis", "mean", "std", "min", "max"
+                );
+                for a in &stats.per_label_axis {
+                    println!(
+                        "{:<14} {:<8} {:>10.3} {:>10.3} {:>10.3} {:>10.3}",
+                        a.label.as_deref().unwrap_or("all"),
+                        a.axis,
+                        a.mean,
+                        a.std,
+                        a.min,
+                        a.max
+                    );
+                }
+            }
+        }
+        ProjectCommand::Features { project } => {
+            let opened = project.open().await?;
+            let impulse = Impulse::from_config(opened.config());
+            let samples = opened.load_samples(&SampleFilter::default()).await;
+            opened.close().await;
+            let impulse = impulse?;
+            let set = compute_features(&samples?, &impulse)?;
+            if json {
+                print_json(
+                    &json!({ "windows": set.n_rows(), "features_per_window": set.n_features, "shape": format!("{:?}", impulse.output) }),
+                );
+            } else {
+                println!(
+                    "{} windows × {} features ({:?}), DSP block {}",
+                    set.n_rows(),
+                    set.n_features,
+                    impulse.output,
+                    impulse.dsp.name()
+                );
+            }
+        }
+        ProjectCommand::Train { project } => {
+            let opened = project.open().await?;
+            let bar = if json { ProgressBar::hidden() } else { ProgressBar::new(0) };
+            bar.set_style(
+                ProgressStyle::with_template("{bar:30} epoch {pos}/{len} · {msg}").expect("valid template"),
+            );
+            let progress_bar = bar.clone();
+            let cancel_flag = cancel.clone();
+            let result = train_project(&opened, cancel, move |epoch| {
+                progress_bar.set_length(epoch.epochs as u64);
+                progress_bar.set_position(epoch.epoch as u64);
+                let validation = epoch
+                    .validation_accuracy
+                    .map(|a| format!(" · validation accuracy {a:.3}"))
+                    .unwrap_or_default();
+                progress_bar.set_message(format!("loss {:.4}{validation}", epoch.train_loss));
+                if cancel_flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            })
+            .await;
+            bar.finish_and_clear();
+            opened.close().await;
+            let report = result?;
+            if json {
+                print_json(&report);
+            } else {
+                println!(
+                    "trained model {} on {} windows × {} features in {:.1} s",
+                    report.model, report.train_windows, report.n_features, report.seconds
+                );
+                match &report.test {
+                    Some(test) => println!(
+                        "test accuracy {:.3} ({} windows; {} uncertain)",
+                        test.top1_accuracy, test.total, test.uncertain
+                    ),
+                    None => println!("no test split to evaluate on"),
+                }
+            }
+        }
+        ProjectCommand::Test { project, threshold } => {
+            let opened = project.open().await?;
+            let result = test_project(&opened, threshold).await;
+            opened.close().await;
+            let evaluation = result?;
+            if json {
+                print_json(&evaluation);
+            } else {
+                println!(
+                    "test accuracy {:.3} over {} windows ({} uncertain below {threshold})",
+                    evaluation.top1_accuracy, evaluation.total, evaluation.uncertain
+                );
+                println!("confusion (rows: true, columns: predicted): {:?}", evaluation.confusion);
+            }
+        }
+        ProjectCommand::Record { project, label, seconds, count, port, sensor, split } => {
+            anyhow::ensure!(seconds > 0.0 && seconds.is_finite(), "--seconds must be positive");
+            let dir = project.dir()?;
+            let opened = Project::open_or_create(&dir).await?;
+            let port = crate::stream::resolve_port(port)?;
+            let mut board = Board::connect(&port, &ConnectOptions::default()).await?;
+            let sensor = sensor.unwrap_or_else(|| opened.config().data.sensor.clone());
+            let rate_hz = opened.config().data.rate_hz.round() as u32;
+            let request = CaptureRequest { sensor, rate_hz, duration: Duration::from_secs_f64(seconds) };
+            let mut recorded = 0;
+            let mut problem = None;
+            for idx in 0..count {
+                let bar = if json {
+                    ProgressBar::hidden()
+                } else {
+                    ProgressBar::new((seconds * f64::from(rate_hz)) as u64)
+                };
+                bar.set_style(
+                    ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} samples")
+                        .expect("valid template"),
+                );
+                bar.set_message(format!("{label} {}/{count}", idx + 1));
+                let captured =
+                    capture(&mut board, &request, &cancel, |stats| bar.set_position(stats.samples)).await?;
+                bar.finish_and_clear();
+                if captured.end != CaptureEnd::Completed || !captured.gaps.is_empty() {
+                    problem = Some(format!(
+                        "recording {} of {count} was not stored: {} (it had {} samples, {} lost); the {recorded} recorded before it are kept",
+                        idx + 1,
+                        match &captured.end {
+                            CaptureEnd::Disconnected { reason } =>
+                                format!("the board disconnected ({reason})"),
+                            CaptureEnd::Cancelled => "cancelled".into(),
+                            CaptureEnd::Completed => "samples were lost on the way".into(),
+                        },
+                        captured.n_samples(),
+                        captured.stats.lost_samples,
+                    ));
+                    break;
+                }
+                let axes = captured
+                    .sensor
+                    .axes
+                    .iter()
+                    .map(|a| Axis { name: a.name.clone(), unit: a.unit.clone(), scale: f64::from(a.scale) })
+                    .collect();
+                let sample = NewSample {
+                    name: format!("{label}.{}", idx + 1),
+                    label: label.clone(),
+                    split,
+                    sensor: captured.sensor.name.clone(),
+                    device: board.info().device_id.clone(),
+                    created: None,
+                    recording: Recording { axes, rate_hz: f64::from(rate_hz), raw: captured.values },
+                };
+                opened.add_samples(vec![sample]).await?;
+                recorded += 1;
+            }
+            opened.close().await;
+            if json {
+                print_json(&json!({ "recorded": recorded, "problem": problem }));
+            } else {
+                println!("recorded {recorded} × {seconds} s of `{label}` into {}", dir.display());
+            }
+            if let Some(problem) = problem {
+                anyhow::bail!(problem);
+            }
+        }
+    }
+    Ok(())
+}
