@@ -23,8 +23,11 @@ impl Drop for Guard {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+/// Two distinct free ports (both listeners are held until both are known).
+fn free_ports() -> (u16, u16) {
+    let first = TcpListener::bind("127.0.0.1:0").unwrap();
+    let second = TcpListener::bind("127.0.0.1:0").unwrap();
+    (first.local_addr().unwrap().port(), second.local_addr().unwrap().port())
 }
 
 fn which(program: &str) -> PathBuf {
@@ -96,12 +99,12 @@ impl App {
     async fn launch() -> App {
         let (display_guard, display) = start_display();
         let data = tempfile::tempdir().unwrap();
-        let port = free_port();
+        let (port, native_port) = free_ports();
         let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../test-output/gui");
         std::fs::create_dir_all(&shots).unwrap();
         let driver_log = std::fs::File::create(shots.join("tauri-driver.log")).unwrap();
         let driver = Command::new(which("tauri-driver"))
-            .args(["--port", &port.to_string(), "--native-port", &free_port().to_string()])
+            .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
             .args(["--native-driver", which("WebKitWebDriver").to_str().unwrap()])
             .env("DISPLAY", &display)
             .env("NO_AT_BRIDGE", "1")
@@ -164,7 +167,14 @@ impl App {
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        panic!("{css} never showed {what}; last text: {last:?}");
+        self.screenshot("failure").await;
+        let page = match self.client.find(Locator::Css("main")).await {
+            Ok(main) => main.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        panic!(
+            "{css} never showed {what}; last text: {last:?}; the page (screenshot failure.png) says:\n{page}"
+        );
     }
 
     async fn screenshot(&self, name: &str) {
@@ -197,9 +207,32 @@ async fn start_a_virtual_board_watch_it_live_and_pull_it() {
         .await;
     assert_eq!(number_after(&stats, "lost batches"), Some(0.0), "{stats}");
     tokio::time::sleep(Duration::from_secs(2)).await;
+    let bottom = "document.getElementById('live-stats').scrollIntoView({ block: 'end' })";
+    app.client.execute(bottom, vec![]).await.expect("scroll to the chart");
     app.screenshot("devices-live").await;
 
-    // Pull the virtual board mid-stream: the app says so and stays responsive.
+    // Record two labelled samples into the (fresh) default project.
+    app.click("[data-page=data]").await;
+    app.wait_text("#sample-count", "an empty project", |t| t.contains("(0)")).await;
+    let label = app.wait_for("#label").await;
+    label.send_keys("wave").await.unwrap();
+    let seconds = app.wait_for("#seconds").await;
+    seconds.clear().await.unwrap();
+    seconds.send_keys("1").await.unwrap();
+    for count in ["(1)", "(2)"] {
+        app.click("#record").await;
+        app.wait_text("#sample-count", count, |t| t.contains(count)).await;
+    }
+    let table = app.wait_text("#samples", "the recorded samples", |t| t.contains("wave.2")).await;
+    assert!(table.contains("train") && table.contains("virtual-1"), "{table}");
+    app.screenshot("data-acquisition").await;
+    app.click("[data-page=dashboard]").await;
+    app.wait_text("#project", "the label counts", |t| t.contains("wave")).await;
+    app.screenshot("dashboard-with-data").await;
+
+    // Pull the virtual board: the app says so and stays responsive.
+    app.click("[data-page=devices]").await;
+    app.wait_text("#board", "the board again", |t| t.contains("virtual-1")).await;
     app.click("button.danger").await;
     let notice = app.wait_text("#notice", "a disconnect notice", |text| text.contains("disconnected")).await;
     assert!(notice.contains("kept"), "{notice}");

@@ -2,4 +2,5 @@
 pub mod features;
 pub mod impulse;
 pub mod link;
+pub mod record;
 pub mod training;

@@ -123,6 +123,13 @@ pub async fn connect(app: AppHandle, state: State<'_, AppState>, port: String) -
     Ok(info)
 }
 
+/// The board the app is connected to, if any.
+#[tauri::command]
+#[specta::specta]
+pub async fn connected_board(state: State<'_, AppState>) -> Result<Option<Board>, AppError> {
+    Ok(state.session.lock().await.as_ref().map(|session| Board::new(session.port(), session.info())))
+}
+
 #[tauri::command]
 #[specta::specta]
 pub async fn disconnect(state: State<'_, AppState>) -> Result<(), AppError> {

@@ -5,6 +5,7 @@
 
 mod devices;
 mod dto;
+mod project;
 mod state;
 
 use state::AppState;
@@ -18,10 +19,15 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             devices::start_virtual_board,
             devices::stop_virtual_board,
             devices::connect,
+            devices::connected_board,
             devices::disconnect,
             devices::set_activity,
             devices::start_live,
             devices::stop_live,
+            project::project_info,
+            project::list_samples,
+            project::record_sample,
+            project::delete_sample,
         ])
         .events(tauri_specta::collect_events![dto::SessionEnded])
 }

@@ -9,6 +9,8 @@ use mote_pipeline::link::session::Session;
 #[derive(Default)]
 pub struct AppState {
     pub session: tokio::sync::Mutex<Option<Session>>,
+    /// The open project (the user's default project, opened on first use).
+    pub project: tokio::sync::Mutex<Option<mote_project::Project>>,
     pub virtual_boards: std::sync::Mutex<Vec<RunningBoard>>,
 }
 

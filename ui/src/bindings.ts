@@ -14,12 +14,19 @@ export const commands = {
 	/**  Stops a virtual board this app started: to the host it looks like a pulled cable. */
 	stopVirtualBoard: (deviceId: string) => typedError<null, AppError>(__TAURI_INVOKE("stop_virtual_board", { deviceId })),
 	connect: (port: string) => typedError<Board_Serialize, AppError>(__TAURI_INVOKE("connect", { port })),
+	/**  The board the app is connected to, if any. */
+	connectedBoard: () => typedError<Board_Serialize | null, AppError>(__TAURI_INVOKE("connected_board")),
 	disconnect: () => typedError<null, AppError>(__TAURI_INVOKE("disconnect")),
 	/**  Switches what a virtual board performs (`idle`, `wave`, `circle`, `shake`). */
 	setActivity: (activity: string) => typedError<null, AppError>(__TAURI_INVOKE("set_activity", { activity })),
 	/**  Streams a sensor into `on_batch` until `stop_live`. */
 	startLive: (sensor: string, rateHz: number, onBatch: Channel<LiveBatch>) => typedError<null, AppError>(__TAURI_INVOKE("start_live", { sensor, rateHz, onBatch })),
 	stopLive: () => typedError<null, AppError>(__TAURI_INVOKE("stop_live")),
+	projectInfo: () => typedError<ProjectInfo, AppError>(__TAURI_INVOKE("project_info")),
+	listSamples: () => typedError<SampleRow[], AppError>(__TAURI_INVOKE("list_samples")),
+	/**  Records `seconds` of the project's sensor from the connected board as one `label` sample. */
+	recordSample: (label: string, seconds: number | null, split: string, onProgress: Channel<RecordProgress>) => typedError<SampleRow, AppError>(__TAURI_INVOKE("record_sample", { label, seconds, split, onProgress })),
+	deleteSample: (id: number) => typedError<null, AppError>(__TAURI_INVOKE("delete_sample", { id })),
 };
 
 /** Events */
@@ -98,6 +105,12 @@ export type Device_Serialize = {
 	started_here: boolean,
 };
 
+export type LabelCount = {
+	label: string,
+	train: number,
+	test: number,
+};
+
 /**  Live samples for the chart: raw counts, interleaved; multiply by each axis's scale. */
 export type LiveBatch = {
 	/**  Index of the first sample in the stream. */
@@ -126,6 +139,31 @@ export type ModelSlot_Serialize = {
 	state: string,
 	size: number | null,
 	active: boolean,
+};
+
+export type ProjectInfo = {
+	name: string,
+	dir: string,
+	sensor: string,
+	axes: string[],
+	rate_hz: number | null,
+	window_ms: number,
+	samples: number,
+	labels: LabelCount[],
+};
+
+export type RecordProgress = {
+	samples: number,
+	total: number,
+};
+
+export type SampleRow = {
+	id: number,
+	name: string,
+	label: string,
+	split: string,
+	seconds: number | null,
+	device: string,
 };
 
 export type Sensor = {

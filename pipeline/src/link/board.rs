@@ -318,6 +318,17 @@ impl Board {
         }
     }
 
+    /// Drops every event received so far (e.g. batches of a stream that has been stopped, whose
+    /// id a new stream may reuse). A disconnect is kept.
+    pub fn discard_pending(&mut self) {
+        self.pending.clear();
+        while let Ok(event) = self.events.try_recv() {
+            if let Event::Closed(reason) = event {
+                self.closed = Some(reason);
+            }
+        }
+    }
+
     /// The next event, waiting at most `timeout`; `None` on timeout.
     pub async fn next_event(&mut self, timeout: Duration) -> Option<Event> {
         self.next_event_until(Instant::now() + timeout).await

@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::board::{Board, Event};
 use super::error::LinkError;
 use super::stats::StreamStats;
+use super::stream::{Capture, CaptureRequest, capture};
 use super::types::BoardInfo;
 
 /// Samples of a live stream, as they arrive.
@@ -32,10 +33,28 @@ pub struct SessionEnd {
 }
 
 enum Command {
-    SetActivity { name: String, reply: oneshot::Sender<Result<(), LinkError>> },
-    StartLive { sensor: String, rate_hz: u32, sink: LiveSink, reply: oneshot::Sender<Result<(), LinkError>> },
-    StopLive { reply: oneshot::Sender<()> },
-    Close { reply: oneshot::Sender<()> },
+    SetActivity {
+        name: String,
+        reply: oneshot::Sender<Result<(), LinkError>>,
+    },
+    StartLive {
+        sensor: String,
+        rate_hz: u32,
+        sink: LiveSink,
+        reply: oneshot::Sender<Result<(), LinkError>>,
+    },
+    StopLive {
+        reply: oneshot::Sender<()>,
+    },
+    Capture {
+        request: CaptureRequest,
+        cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
+        progress: Box<dyn FnMut(&StreamStats) + Send>,
+        reply: oneshot::Sender<Result<Capture, LinkError>>,
+    },
+    Close {
+        reply: oneshot::Sender<()>,
+    },
 }
 
 /// A handle to a running session; cheap to clone.
@@ -86,6 +105,16 @@ impl Session {
         self.call(|reply| Command::StartLive { sensor: sensor.to_string(), rate_hz, sink, reply }).await?
     }
 
+    /// Records `request` (stopping any live stream first); `progress` sees every batch.
+    pub async fn capture(
+        &self,
+        request: CaptureRequest,
+        cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
+        progress: Box<dyn FnMut(&StreamStats) + Send>,
+    ) -> Result<Capture, LinkError> {
+        self.call(|reply| Command::Capture { request, cancel, progress, reply }).await?
+    }
+
     pub async fn stop_live(&self) -> Result<(), LinkError> {
         self.call(|reply| Command::StopLive { reply }).await
     }
@@ -114,6 +143,15 @@ async fn run(
                     stop(&mut board, &mut live).await;
                     let _ = reply.send(());
                 }
+                Some(Command::Capture { request, cancel, mut progress, reply }) => {
+                    stop(&mut board, &mut live).await;
+                    let result = capture(&mut board, &request, &cancel, |stats| progress(stats)).await;
+                    let disconnected = matches!(&result, Ok(c) if matches!(c.end, super::stream::CaptureEnd::Disconnected { .. }));
+                    let _ = reply.send(result);
+                    if disconnected {
+                        break Some("the board disconnected during a recording".to_string());
+                    }
+                }
                 Some(Command::SetActivity { name, reply }) => {
                     let _ = reply.send(board.set_activity(&name).await);
                 }
@@ -123,7 +161,8 @@ async fn run(
                     let _ = reply.send(result);
                 }
             },
-            event = board.next_event(Duration::from_millis(200)), if live.is_some() => match event {
+            // Always listening, so a pulled cable is noticed even when nothing streams.
+            event = board.next_event(Duration::from_millis(200)) => match event {
                 Some(Event::Batch(batch)) => {
                     if let Some(current) = live.as_mut().filter(|l| l.stream == batch.stream) {
                         current.stats.observe(&batch);

@@ -88,6 +88,8 @@ pub async fn capture(
     let n_axes = sensor.axes.len();
     let target = (request.duration.as_secs_f64() * f64::from(request.rate_hz)).round() as u64;
     let wire_before = board.wire();
+    // Batches still queued belong to an earlier stream that may have had the same id.
+    board.discard_pending();
     let started = board.start_stream(sensor_idx, request.rate_hz).await?;
     let began = Instant::now();
     let mut collected = Collector {

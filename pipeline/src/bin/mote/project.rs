@@ -11,10 +11,11 @@ use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 use mote_pipeline::features::compute_features;
 use mote_pipeline::impulse::Impulse;
-use mote_pipeline::link::stream::{CaptureEnd, CaptureRequest, capture};
+use mote_pipeline::link::stream::{CaptureRequest, capture};
 use mote_pipeline::link::{Board, ConnectOptions};
+use mote_pipeline::record::sample_from_capture;
 use mote_pipeline::training::{DEFAULT_UNCERTAIN_THRESHOLD, test_project, train_project};
-use mote_project::{Axis, ImportOptions, NewSample, Project, Recording, SampleFilter, Split, SystemClock};
+use mote_project::{ImportOptions, Project, SampleFilter, Split, SystemClock};
 use serde_json::json;
 
 use crate::output::print_json;
@@ -389,35 +390,22 @@ pub async fn run(command: ProjectCommand, json: bool, cancel: Arc<AtomicBool>) -
                 let captured =
                     capture(&mut board, &request, &cancel, |stats| bar.set_position(stats.samples)).await?;
                 bar.finish_and_clear();
-                if captured.end != CaptureEnd::Completed || !captured.gaps.is_empty() {
-                    problem = Some(format!(
-                        "recording {} of {count} was not stored: {} (it had {} samples, {} lost); the {recorded} recorded before it are kept",
-                        idx + 1,
-                        match &captured.end {
-                            CaptureEnd::Disconnected { reason } =>
-                                format!("the board disconnected ({reason})"),
-                            CaptureEnd::Cancelled => "cancelled".into(),
-                            CaptureEnd::Completed => "samples were lost on the way".into(),
-                        },
-                        captured.n_samples(),
-                        captured.stats.lost_samples,
-                    ));
-                    break;
-                }
-                let axes = captured
-                    .sensor
-                    .axes
-                    .iter()
-                    .map(|a| Axis { name: a.name.clone(), unit: a.unit.clone(), scale: f64::from(a.scale) })
-                    .collect();
-                let sample = NewSample {
-                    name: format!("{label}.{}", idx + 1),
-                    label: label.clone(),
+                let device = board.info().device_id.clone();
+                let sample = match sample_from_capture(
+                    captured,
+                    format!("{label}.{}", idx + 1),
+                    &label,
                     split,
-                    sensor: captured.sensor.name.clone(),
-                    device: board.info().device_id.clone(),
-                    created: None,
-                    recording: Recording { axes, rate_hz: f64::from(rate_hz), raw: captured.values },
+                    &device,
+                ) {
+                    Ok(sample) => sample,
+                    Err(error) => {
+                        problem = Some(format!(
+                            "recording {} of {count}: {error}; the {recorded} before it are kept",
+                            idx + 1
+                        ));
+                        break;
+                    }
                 };
                 opened.add_samples(vec![sample]).await?;
                 recorded += 1;
