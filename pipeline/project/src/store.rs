@@ -96,24 +96,24 @@ impl Project {
 
     /// Samples matching `filter`, without their values, by id.
     pub async fn list_samples(&self, filter: &SampleFilter) -> Result<Vec<SampleInfo>, ProjectError> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {INFO_COLUMNS} FROM samples
-             WHERE (?1 IS NULL OR label = ?1) AND (?2 IS NULL OR split = ?2) AND (?3 IS NULL OR device = ?3)
-             ORDER BY id"
-        )))
-        .bind(filter.label.as_deref())
-        .bind(filter.split.map(Split::as_str))
-        .bind(filter.device.as_deref())
-        .fetch_all(self.pool())
-        .await
-        .map_err(|e| self.db_error(e))?;
+        let rows = self.filtered_rows(INFO_COLUMNS, filter).await?;
         rows.iter().map(|row| self.info_from_row(row)).collect()
     }
 
     /// Samples matching `filter`, with their values, by id.
     pub async fn load_samples(&self, filter: &SampleFilter) -> Result<Vec<Sample>, ProjectError> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {INFO_COLUMNS}, data FROM samples
+        let rows = self.filtered_rows(&format!("{INFO_COLUMNS}, data"), filter).await?;
+        rows.iter().map(|row| self.sample_from_row(row)).collect()
+    }
+
+    /// `columns` of the samples matching `filter`, by id.
+    async fn filtered_rows(
+        &self,
+        columns: &str,
+        filter: &SampleFilter,
+    ) -> Result<Vec<SqliteRow>, ProjectError> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {columns} FROM samples
              WHERE (?1 IS NULL OR label = ?1) AND (?2 IS NULL OR split = ?2) AND (?3 IS NULL OR device = ?3)
              ORDER BY id"
         )))
@@ -122,8 +122,7 @@ impl Project {
         .bind(filter.device.as_deref())
         .fetch_all(self.pool())
         .await
-        .map_err(|e| self.db_error(e))?;
-        rows.iter().map(|row| self.sample_from_row(row)).collect()
+        .map_err(|e| self.db_error(e))
     }
 
     /// One sample with its values.

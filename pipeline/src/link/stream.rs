@@ -59,6 +59,19 @@ impl Capture {
     pub fn n_samples(&self) -> usize {
         self.values.len() / self.sensor.axes.len().max(1)
     }
+
+    /// Each received sample with its index in the stream (indices skip the `gaps`).
+    pub fn indexed_samples(&self) -> impl Iterator<Item = (u64, &[i16])> {
+        let mut gaps = self.gaps.iter().peekable();
+        let mut sample_idx = 0u64;
+        self.values.chunks(self.sensor.axes.len().max(1)).map(move |sample| {
+            while let Some(gap) = gaps.next_if(|gap| gap.first_sample == sample_idx) {
+                sample_idx += gap.samples;
+            }
+            sample_idx += 1;
+            (sample_idx - 1, sample)
+        })
+    }
 }
 
 /// Streams `request.sensor` for `request.duration` (host time) and returns exactly

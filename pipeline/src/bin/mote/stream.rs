@@ -138,12 +138,7 @@ fn write_csv(path: &std::path::Path, captured: &Capture, raw: bool) -> std::io::
     let axes = &captured.sensor.axes;
     let names: Vec<&str> = axes.iter().map(|a| a.name.as_str()).collect();
     writeln!(out, "timestamp,{}", names.join(","))?;
-    let mut sample_idx = 0u64;
-    let mut gaps = captured.gaps.iter().peekable();
-    for sample in captured.values.chunks(axes.len().max(1)) {
-        while let Some(gap) = gaps.next_if(|gap| gap.first_sample == sample_idx) {
-            sample_idx += gap.samples;
-        }
+    for (sample_idx, sample) in captured.indexed_samples() {
         let t_ms = sample_idx as f64 * 1000.0 / f64::from(captured.rate_hz);
         write!(out, "{t_ms:.3}")?;
         for (value, axis) in sample.iter().zip(axes) {
@@ -154,7 +149,6 @@ fn write_csv(path: &std::path::Path, captured: &Capture, raw: bool) -> std::io::
             }
         }
         writeln!(out)?;
-        sample_idx += 1;
     }
     out.flush()
 }
