@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-NOSTD_CRATES=(mote-wire mote-agent mote-dsp)
+NOSTD_CRATES=(mote-wire mote-agent mote-dsp mote-runtime)
 TARGETS=(thumbv6m-none-eabi thumbv7em-none-eabihf)
 
 packages=()

@@ -12,9 +12,13 @@ step() { echo; echo "== $* ($(( $(date +%s) - started )) s)"; }
 step "no_std crates for thumbv6m-none-eabi and thumbv7em-none-eabihf"
 scripts/check-nostd.sh
 
-step "the frame-decoder fuzz target builds"
-cargo build --quiet --locked --manifest-path device-agent/wire/fuzz/Cargo.toml \
-    --target-dir "${CARGO_TARGET_DIR:-target}/fuzz"
+step "runtime and DSP code size for thumbv7em (the flash estimates' figures are current)"
+scripts/measure-code-size.sh --check
+
+step "the fuzz targets build (frame decoder, model-blob parser)"
+for fuzz in device-agent/wire/fuzz device-agent/runtime/fuzz; do
+    cargo build --quiet --locked --manifest-path "$fuzz/Cargo.toml" --target-dir "${CARGO_TARGET_DIR:-target}/fuzz"
+done
 
 step "the interface (type check and build)"
 (cd ui && npm run --silent check && npm run --silent build)

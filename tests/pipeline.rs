@@ -1,5 +1,6 @@
-//! The pipeline end to end through the `mote` CLI: a public dataset to a tested model, and
-//! the virtual board's gestures recorded over a real PTY to a model that recognises fresh ones.
+//! The pipeline end to end through the `mote` CLI: a public dataset to a tested model (float and
+//! int8), and the virtual board's gestures recorded over a real PTY to a model that, deployed to
+//! the board, recognises fresh ones live — bit for bit as the host runtime does.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -37,6 +38,16 @@ fn train_basic_motions(dir: &Path) -> (f64, String, serde_json::Value) {
     let tested = json(&mote(&["--json", "test", "--project", project]));
     let accuracy = tested["top1_accuracy"].as_f64().unwrap();
     assert_eq!(trained["test"]["top1_accuracy"].as_f64().unwrap(), accuracy, "train and test agree");
+    // The int8 model, run by mote-runtime on the host, against the float one on the same windows.
+    let comparison = &trained["int8"]["comparison"];
+    let int8 = comparison["int8"]["top1_accuracy"].as_f64().unwrap();
+    let float = comparison["float"]["top1_accuracy"].as_f64().unwrap();
+    eprintln!(
+        "BasicMotions int8 {int8:.4} vs float {float:.4} (agreement {}); blob {} B, arena {} B",
+        comparison["agreement"], trained["int8"]["blob_bytes"], trained["int8"]["arena_bytes"]
+    );
+    assert_eq!(float, accuracy);
+    assert!(float - int8 <= 0.01, "int8 {int8} is more than 1 point below float {float}");
     let model = trained["model"].as_i64().unwrap();
     assert!(dir.join(format!("models/{model}/weights.bpk")).exists(), "model weights stored");
     assert!(dir.join(format!("models/{model}/confusion_matrix.svg")).exists());
@@ -85,4 +96,75 @@ fn gestures_recorded_from_the_virtual_board_are_recognised_when_performed_again(
     let accuracy = tested["top1_accuracy"].as_f64().unwrap();
     eprintln!("virtual board round trip: test accuracy {accuracy:.3} over {} windows", tested["total"]);
     assert!(accuracy >= 0.9, "{tested}");
+
+    // Deploy the int8 model to a virtual board; its flash file outlives the process.
+    let board_dir = tempfile::tempdir().unwrap();
+    let flash = board_dir.path().join("flash.bin");
+    {
+        let sim = SimProcess::start_in(tempfile::tempdir().unwrap(), &flash, &["--script", "idle"]);
+        let deployed = json(&mote(&["--json", "deploy", "--project", project, "--port", &sim.path()]));
+        assert_eq!(deployed["slot"]["active"], true, "{deployed}");
+    }
+    // Live, on restarted boards (same flash: the model survived) performing fresh gestures; every
+    // window is re-run on the host and must give the same scores.
+    let mut correct = 0;
+    let mut total = 0;
+    for gesture in gestures {
+        let sim = SimProcess::start_in(
+            tempfile::tempdir().unwrap(),
+            &flash,
+            &["--script", gesture, "--seed", "47", "--time-scale", "10"],
+        );
+        let output = mote(&[
+            "--json",
+            "live",
+            "--project",
+            project,
+            "--port",
+            &sim.path(),
+            "--verify",
+            "--windows",
+            "24",
+        ]);
+        let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter(|line| line.starts_with('{') && line.contains("\"seq\""))
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 24);
+        // The first window starts with the board's first samples; judge the steady state.
+        for window in &lines[2..] {
+            total += 1;
+            correct += usize::from(window["label"] == gesture);
+            assert_eq!(window["parity"], true, "board and host differ: {window}");
+        }
+    }
+    let live_accuracy = correct as f64 / total as f64;
+    eprintln!("live on the virtual board: {correct}/{total} windows correct ({live_accuracy:.3})");
+    assert!(live_accuracy >= 0.9, "live top-1 {live_accuracy}");
+
+    // 1,000 windows classified by the board and by the host runtime: bit-identical scores.
+    let sim = SimProcess::start_in(
+        tempfile::tempdir().unwrap(),
+        &flash,
+        &["--script", "wave:3s,circle:3s,shake:3s,idle:3s", "--seed", "5", "--time-scale", "50"],
+    );
+    let output = mote(&[
+        "--json",
+        "live",
+        "--project",
+        project,
+        "--port",
+        &sim.path(),
+        "--verify",
+        "--windows",
+        "1000",
+    ]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    let summary_start = text.find("{\n").expect("a summary");
+    let summary: serde_json::Value = serde_json::from_str(&text[summary_start..]).unwrap();
+    eprintln!("parity: {}", summary["summary"]);
+    assert_eq!(summary["summary"]["windows"], 1000);
+    assert_eq!(summary["summary"]["mismatches"], 0);
+    assert!(summary["summary"]["verified"].as_u64().unwrap() >= 990, "{summary}");
 }

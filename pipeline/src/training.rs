@@ -12,6 +12,7 @@ use mote_report::Plot as _;
 use mote_train::{EpochMetrics, Evaluation, LearnedBlock, SampleShape, TrainingSet};
 use serde::Serialize;
 
+use crate::deploy::Int8Report;
 use crate::features::{FeatureError, FeatureSet, compute_features};
 use crate::impulse::{Impulse, ImpulseError};
 
@@ -40,6 +41,12 @@ pub enum TrainingError {
     UnknownLabel(String),
     #[error("cannot use the model files: {0}")]
     Io(#[from] std::io::Error),
+    #[error("int8 conversion failed: {0}")]
+    Convert(String),
+    #[error("there is no model {0} in this project")]
+    UnknownModel(i64),
+    #[error("model {0} has no int8 blob (it was trained before Mote quantized models); train again")]
+    NoBlob(i64),
 }
 
 impl TrainingError {
@@ -55,6 +62,9 @@ impl TrainingError {
             TrainingError::NoModel => "train.no_model",
             TrainingError::UnknownLabel(_) => "train.unknown_label",
             TrainingError::Io(_) => "train.io",
+            TrainingError::Convert(_) => "train.convert",
+            TrainingError::UnknownModel(_) => "train.unknown_model",
+            TrainingError::NoBlob(_) => "train.no_blob",
         }
     }
 
@@ -77,6 +87,8 @@ pub struct TrainReport {
     pub weights_sha256: Option<String>,
     /// The test split, when it has samples.
     pub test: Option<Evaluation>,
+    /// The int8 model (blob stored as `model.mote` with the model).
+    pub int8: Int8Report,
     pub seconds: f64,
 }
 
@@ -131,6 +143,7 @@ pub async fn train_project(
         _ => None,
     };
     let (names, n_features) = (labels.clone(), train.n_features);
+    let train_for_calibration = train.clone();
     let trained = tokio::task::spawn_blocking(move || {
         let mut set = TrainingSet::new(&train.features, n_features, &train_labels, names)?;
         if let Some(shape) = shape {
@@ -156,19 +169,31 @@ pub async fn train_project(
     }
 
     let test_set = all.split(Split::Test);
-    let test = match &block {
-        LearnedBlock::Classifier(model) if test_set.n_rows() > 0 => {
+    let test_truth = if test_set.n_rows() > 0 { Some(label_indices(&test_set, &labels)?) } else { None };
+    let test = match (&block, &test_truth) {
+        (LearnedBlock::Classifier(model), Some(truth)) => {
             let probabilities = model.predict(&test_set.features);
-            let truth = label_indices(&test_set, &labels)?;
-            Some(mote_train::evaluate(&probabilities, &truth, labels.len(), DEFAULT_UNCERTAIN_THRESHOLD))
+            Some(mote_train::evaluate(&probabilities, truth, labels.len(), DEFAULT_UNCERTAIN_THRESHOLD))
         }
         _ => None,
     };
+    let meta = crate::deploy::impulse_meta(&project.config().project.name, &impulse)?;
+    let (blob, int8) = crate::deploy::quantize_block(
+        &block,
+        &meta,
+        &train_for_calibration,
+        test_truth.as_ref().map(|truth| (&test_set, truth.as_slice())),
+        DEFAULT_UNCERTAIN_THRESHOLD,
+    )?;
 
     let mut files = model_files(&block)?;
+    files.push(ArtifactFile { name: crate::deploy::BLOB_FILE.into(), bytes: blob });
     files.extend(plots(&epochs, &labels, test.as_ref())?);
     let metrics = serde_json::json!({
         "test_accuracy": test.as_ref().map(|t| t.top1_accuracy),
+        "int8_test_accuracy": int8.comparison.as_ref().map(|c| c.int8.top1_accuracy),
+        "int8_agreement": int8.comparison.as_ref().map(|c| c.agreement),
+        "blob_bytes": int8.blob_bytes, "arena_bytes": int8.arena_bytes,
         "labels": labels, "train_windows": train_windows,
     });
     let model = project.save_model(Some(run), kind(&block), &files, &metrics).await?;
@@ -190,6 +215,7 @@ pub async fn train_project(
         epochs,
         weights_sha256: weights_fingerprint(&block),
         test,
+        int8,
         seconds: started.elapsed().as_secs_f64(),
     })
 }

@@ -1,10 +1,14 @@
 //! The agent's request loop: read frames, answer them, pump the running streams.
 
+use mote_dsp::FeatureBlock;
+use mote_runtime::Model;
 use mote_wire::{
-    CRC_LEN, Capabilities, Decoded, DeviceInfo, ErrorCode, ErrorReply, FrameDecoder, FrameError, MAX_FRAME,
-    MAX_PAYLOAD, Message, ModelStatus, SlotInfo, StartStream, StreamStarted, StreamStopped, encode_frame,
+    CRC_LEN, Capabilities, Decoded, DeviceInfo, ErrorCode, ErrorReply, FrameDecoder, FrameError, I16Values,
+    InferenceResult, InferenceWindow, MAX_BATCH_BYTES, MAX_FRAME, MAX_PAYLOAD, Message, ModelStatus,
+    SlotInfo, SlotState, StartInference, StartStream, StreamStarted, StreamStopped, encode_frame,
 };
 
+use crate::inference::{Inference, InferenceBuffers, NoInference};
 use crate::stream::{SampleBuf, Stream};
 use crate::upload::Upload;
 use crate::{Clock, Link, ModelStore, Refusal, Sensors};
@@ -15,10 +19,11 @@ pub const MAX_STREAMS: usize = 2;
 /// Reads per `poll` at most, so streaming keeps its schedule while a host floods us.
 const MAX_READS_PER_POLL: usize = 8;
 
-/// The agent. `'b` is the lifetime of the board's description.
-pub struct Agent<'b, L, S, C, M> {
+/// The agent. `'b` is the lifetime of the board's description; `B` holds inference memory
+/// ([`NoInference`] until [`Agent::with_inference`]).
+pub struct Agent<'b, L, S, C, M, B = NoInference> {
     rx: Rx,
-    core: Core<'b, L, S, C, M>,
+    core: Core<'b, L, S, C, M, B>,
 }
 
 struct Rx {
@@ -41,7 +46,7 @@ impl Tx {
     }
 }
 
-struct Core<'b, L, S, C, M> {
+struct Core<'b, L, S, C, M, B> {
     info: DeviceInfo<'b>,
     link: L,
     sensors: S,
@@ -51,9 +56,11 @@ struct Core<'b, L, S, C, M> {
     tx: Tx,
     streams: [Option<Stream>; MAX_STREAMS],
     upload: Option<Upload>,
+    buffers: B,
+    inference: Option<Inference>,
 }
 
-impl<'b, L: Link, S: Sensors, C: Clock, M: ModelStore> Agent<'b, L, S, C, M> {
+impl<'b, L: Link, S: Sensors, C: Clock, M: ModelStore> Agent<'b, L, S, C, M, NoInference> {
     /// A new agent for the board `info` describes. `info.model_slots` is filled from `store`
     /// and `info.max_frame` from the protocol; `STREAM` (and `MODEL_UPLOAD` when the store has
     /// slots) are added to the capabilities.
@@ -75,10 +82,37 @@ impl<'b, L: Link, S: Sensors, C: Clock, M: ModelStore> Agent<'b, L, S, C, M> {
                 tx: Tx { scratch: [0; MAX_PAYLOAD + CRC_LEN], frame: [0; MAX_FRAME] },
                 streams: [const { None }; MAX_STREAMS],
                 upload: None,
+                buffers: NoInference,
+                inference: None,
             },
         }
     }
 
+    /// Lets the agent run models: `buffers` is its inference memory. Adds the `INFERENCE` and
+    /// `WINDOW_ECHO` capabilities, and committed models must pass the runtime's blob check.
+    pub fn with_inference<B: InferenceBuffers>(self, buffers: B) -> Agent<'b, L, S, C, M, B> {
+        let Core { mut info, link, sensors, clock, store, tx, streams, upload, .. } = self.core;
+        info.capabilities.0 |= Capabilities::INFERENCE | Capabilities::WINDOW_ECHO;
+        Agent {
+            rx: self.rx,
+            core: Core {
+                info,
+                link,
+                sensors,
+                clock,
+                store,
+                validate_model: mote_runtime::validate,
+                tx,
+                streams,
+                upload,
+                buffers,
+                inference: None,
+            },
+        }
+    }
+}
+
+impl<'b, L: Link, S: Sensors, C: Clock, M: ModelStore, B: InferenceBuffers> Agent<'b, L, S, C, M, B> {
     /// Sets the check a committed model must pass besides size and CRC (the runtime's blob
     /// validation on boards that run models).
     pub fn with_model_validation(mut self, validate: fn(&[u8]) -> Result<(), &'static str>) -> Self {
@@ -107,7 +141,15 @@ impl<'b, L: Link, S: Sensors, C: Clock, M: ModelStore> Agent<'b, L, S, C, M> {
     /// The earliest board time at which [`Agent::poll`] has streaming work to do, if any
     /// stream runs (lets a board or the simulator sleep until then).
     pub fn next_deadline_us(&self) -> Option<u64> {
-        self.core.streams.iter().flatten().map(|stream| stream.sample_time_us(stream.next_sample)).min()
+        let streams =
+            self.core.streams.iter().flatten().map(|stream| stream.sample_time_us(stream.next_sample));
+        let inference = self
+            .core
+            .inference
+            .as_ref()
+            .filter(|inference| !self.core.streaming(inference.sensor))
+            .map(|inference| inference.sample_time_us(inference.next_sample));
+        streams.chain(inference).min()
     }
 
     pub fn sensors_mut(&mut self) -> &mut S {
@@ -123,7 +165,7 @@ impl<'b, L: Link, S: Sensors, C: Clock, M: ModelStore> Agent<'b, L, S, C, M> {
     }
 }
 
-impl<'b, L: Link, S: Sensors, C: Clock, M: ModelStore> Core<'b, L, S, C, M> {
+impl<'b, L: Link, S: Sensors, C: Clock, M: ModelStore, B: InferenceBuffers> Core<'b, L, S, C, M, B> {
     fn handle(&mut self, request: Result<Message<'_>, FrameError>) {
         let message = match request {
             Ok(message) => message,
@@ -158,7 +200,10 @@ impl<'b, L: Link, S: Sensors, C: Clock, M: ModelStore> Core<'b, L, S, C, M> {
             },
             Message::ModelCommit { slot } => match self.upload.take() {
                 Some(upload) if upload.slot == slot => {
-                    upload.commit(&mut self.store, self.validate_model).map(|()| self.send_slot(slot))
+                    upload.commit(&mut self.store, self.validate_model).map(|()| {
+                        self.send_slot(slot);
+                        self.restart_inference();
+                    })
                 }
                 other => {
                     self.upload = other;
@@ -179,9 +224,10 @@ impl<'b, L: Link, S: Sensors, C: Clock, M: ModelStore> Core<'b, L, S, C, M> {
                     Err(Refusal::new(ErrorCode::UNSUPPORTED, "not a virtual board"))
                 }
             }
-            Message::StartInference(_) | Message::StopInference => {
-                Err(Refusal::new(ErrorCode::UNSUPPORTED, "this firmware does not run models yet"))
+            Message::StartInference(request) => {
+                self.start_inference(request).map(|()| self.ack(message.tag()))
             }
+            Message::StopInference => self.stop_inference().map(|()| self.ack(message.tag())),
             Message::DeviceInfo(_)
             | Message::Pong { .. }
             | Message::Error(_)
@@ -211,12 +257,73 @@ impl<'b, L: Link, S: Sensors, C: Clock, M: ModelStore> Core<'b, L, S, C, M> {
 
     /// A new host: stop everything the last one started.
     fn reset(&mut self) {
+        let _ = self.stop_inference();
         for slot in &mut self.streams {
             if let Some(stream) = slot.take() {
                 self.sensors.stop(stream.sensor);
             }
         }
         self.upload = None;
+    }
+
+    /// Whether a stream samples `sensor`.
+    fn streaming(&self, sensor: u8) -> bool {
+        self.streams.iter().flatten().any(|stream| stream.sensor == sensor)
+    }
+
+    fn start_inference(&mut self, request: StartInference) -> Result<(), Refusal> {
+        if !self.info.capabilities.has(Capabilities::INFERENCE) {
+            return Err(Refusal::new(ErrorCode::UNSUPPORTED, "this board does not run models"));
+        }
+        if self.inference.is_some() {
+            return Err(Refusal::new(ErrorCode::BUSY, "inference is already running; stop it first"));
+        }
+        let slot =
+            self.store.active().ok_or(Refusal::new(ErrorCode::NO_MODEL, "no model has been uploaded"))?;
+        let SlotState::Valid { size, .. } = self.store.state(slot) else {
+            return Err(Refusal::new(ErrorCode::NO_MODEL, "the active slot holds no valid model"));
+        };
+        let blob =
+            self.store.read(slot, size).ok_or(Refusal::new(ErrorCode::STORAGE, "model slot unreadable"))?;
+        let model =
+            Model::parse(blob).map_err(|error| Refusal::new(ErrorCode::MODEL_INVALID, error.detail()))?;
+        let memory = self.buffers.memory();
+        let mut inference = Inference::new(&model, slot, size, &self.info, &memory, request.echo_windows)?;
+        if let Some(stream) = self.streams.iter().flatten().find(|stream| stream.sensor == inference.sensor) {
+            if stream.rate_hz != inference.rate_hz {
+                return Err(Refusal::new(
+                    ErrorCode::BUSY,
+                    "the sensor is streaming at another rate than the model's",
+                ));
+            }
+        } else {
+            self.sensors.start(inference.sensor, inference.rate_hz)?;
+        }
+        inference.start_us = self.clock.now_us();
+        self.inference = Some(inference);
+        Ok(())
+    }
+
+    fn stop_inference(&mut self) -> Result<(), Refusal> {
+        let inference = self
+            .inference
+            .take()
+            .ok_or(Refusal::new(ErrorCode::UNKNOWN_STREAM, "inference is not running"))?;
+        if !self.streaming(inference.sensor) {
+            self.sensors.stop(inference.sensor);
+        }
+        Ok(())
+    }
+
+    /// A new model became active: keep classifying, with the new model.
+    fn restart_inference(&mut self) {
+        if let Some(running) = self.inference.as_ref() {
+            let echo_windows = running.echo_windows;
+            let _ = self.stop_inference();
+            if let Err(refusal) = self.start_inference(StartInference { echo_windows }) {
+                self.refuse(refusal);
+            }
+        }
     }
 
     fn device_info(&self) -> DeviceInfo<'b> {
@@ -256,15 +363,21 @@ impl<'b, L: Link, S: Sensors, C: Clock, M: ModelStore> Core<'b, L, S, C, M> {
             return Err(Refusal::new(ErrorCode::UNSUPPORTED_RATE, "rate not in the sensor's rates_hz"));
         }
         let n_axes = sensor.axes.len() as u8;
-        if self.streams.iter().flatten().any(|stream| stream.sensor == request.sensor) {
+        if self.streaming(request.sensor) {
             return Err(Refusal::new(ErrorCode::BUSY, "that sensor is already streaming"));
+        }
+        let shared = self.inference.as_ref().filter(|inference| inference.sensor == request.sensor);
+        if shared.is_some_and(|inference| inference.rate_hz != request.rate_hz) {
+            return Err(Refusal::new(ErrorCode::BUSY, "the sensor is running inference at another rate"));
         }
         let free = self
             .streams
             .iter()
             .position(Option::is_none)
             .ok_or(Refusal::new(ErrorCode::BUSY, "all streams are in use"))?;
-        self.sensors.start(request.sensor, request.rate_hz)?;
+        if shared.is_none() {
+            self.sensors.start(request.sensor, request.rate_hz)?;
+        }
         let start_us = self.clock.now_us();
         self.streams[free] = Some(Stream::new(request.sensor, n_axes, request.rate_hz, start_us));
         let started = StreamStarted {
@@ -288,7 +401,14 @@ impl<'b, L: Link, S: Sensors, C: Clock, M: ModelStore> Core<'b, L, S, C, M> {
             self.tx.send(&mut self.link, &Message::SampleBatch(stream.batch_message(stream_id)));
             stream.clear_batch();
         }
-        self.sensors.stop(stream.sensor);
+        match self.inference.as_mut().filter(|inference| inference.sensor == stream.sensor) {
+            // Inference keeps the sensor and samples it on its own schedule again.
+            Some(inference) => {
+                inference.start_us = self.clock.now_us();
+                inference.next_sample = 0;
+            }
+            None => self.sensors.stop(stream.sensor),
+        }
         let stopped =
             StreamStopped { stream: stream_id, batches: stream.batches, samples: stream.next_sample };
         self.tx.send(&mut self.link, &Message::StreamStopped(stopped));
@@ -298,8 +418,8 @@ impl<'b, L: Link, S: Sensors, C: Clock, M: ModelStore> Core<'b, L, S, C, M> {
     fn pump_streams(&mut self) {
         let now_us = self.clock.now_us();
         let mut sample: SampleBuf = [0; mote_wire::MAX_AXES];
-        for (stream_id, slot) in self.streams.iter_mut().enumerate() {
-            let Some(stream) = slot.as_mut() else { continue };
+        for stream_id in 0..MAX_STREAMS {
+            let Some(stream) = self.streams[stream_id].as_mut() else { continue };
             let n_axes = usize::from(stream.n_axes);
             let due = stream.due_samples(now_us);
             while stream.next_sample < due {
@@ -311,13 +431,148 @@ impl<'b, L: Link, S: Sensors, C: Clock, M: ModelStore> Core<'b, L, S, C, M> {
                         .send(&mut self.link, &Message::SampleBatch(stream.batch_message(stream_id as u8)));
                     stream.clear_batch();
                 }
+                if let Some(inference) = self.inference.as_mut().filter(|i| i.sensor == stream.sensor) {
+                    let window_ready = inference.push(&sample[..n_axes], self.buffers.memory().window);
+                    if window_ready {
+                        let outcome = infer(
+                            &self.store,
+                            &mut self.buffers,
+                            inference,
+                            &mut self.tx,
+                            &mut self.link,
+                            &mut self.clock,
+                            t_us,
+                        );
+                        if let Err(refusal) = outcome {
+                            // The stream keeps the sensor; only inference stops.
+                            self.inference = None;
+                            let reply = ErrorReply { code: refusal.code, detail: refusal.detail };
+                            self.tx.send(&mut self.link, &Message::Error(reply));
+                        }
+                    }
+                }
             }
             if stream.is_stale(now_us) {
                 self.tx.send(&mut self.link, &Message::SampleBatch(stream.batch_message(stream_id as u8)));
                 stream.clear_batch();
             }
         }
+        self.pump_inference(now_us);
     }
+
+    /// Samples for inference while no stream samples its sensor.
+    fn pump_inference(&mut self, now_us: u64) {
+        let Some(sensor) = self.inference.as_ref().map(|inference| inference.sensor) else { return };
+        if self.streaming(sensor) {
+            return;
+        }
+        let n_axes = self.info.sensors.get(usize::from(sensor)).map_or(0, |s| s.axes.len());
+        let mut sample: SampleBuf = [0; mote_wire::MAX_AXES];
+        while let Some(inference) = self.inference.as_mut() {
+            if inference.next_sample >= inference.due_samples(now_us) {
+                break;
+            }
+            let t_us = inference.sample_time_us(inference.next_sample);
+            inference.next_sample += 1;
+            self.sensors.sample(sensor, t_us, &mut sample[..n_axes]);
+            if inference.push(&sample[..n_axes], self.buffers.memory().window) {
+                let outcome = infer(
+                    &self.store,
+                    &mut self.buffers,
+                    inference,
+                    &mut self.tx,
+                    &mut self.link,
+                    &mut self.clock,
+                    t_us,
+                );
+                if let Err(refusal) = outcome {
+                    let _ = self.stop_inference();
+                    self.refuse(refusal);
+                }
+            }
+        }
+    }
+}
+
+/// Classifies the full window in `buffers`, sends the result (and the window, when asked), and
+/// slides the window by the stride.
+fn infer(
+    store: &impl ModelStore,
+    buffers: &mut impl InferenceBuffers,
+    inference: &mut Inference,
+    tx: &mut Tx,
+    link: &mut impl Link,
+    clock: &mut impl Clock,
+    t_us: u64,
+) -> Result<(), Refusal> {
+    let blob = store
+        .read(inference.slot, inference.size)
+        .ok_or(Refusal::new(ErrorCode::STORAGE, "model slot unreadable"))?;
+    let model =
+        Model::parse_trusted(blob).map_err(|error| Refusal::new(ErrorCode::MODEL_INVALID, error.detail()))?;
+    let memory = buffers.memory();
+    let n_axes = inference.n_axes();
+    let window_len = inference.window_samples * n_axes;
+    let n_features = model.n_features();
+    let dsp_error = Refusal::new(ErrorCode::MODEL_INVALID, "the model's DSP block failed on this window");
+    let (window, features) = (
+        memory.window.get(..window_len).ok_or(dsp_error)?,
+        memory.features.get_mut(..n_features).ok_or(dsp_error)?,
+    );
+
+    let started_us = clock.now_us();
+    let started_instructions = clock.instructions();
+    model
+        .dsp()
+        .compute(window, n_axes, &inference.scales, model.rate_hz(), features, memory.scratch)
+        .map_err(|_| dsp_error)?;
+    let dsp_done_us = clock.now_us();
+    let dsp_done_instructions = clock.instructions();
+    let anomaly = model.anomaly_score(features);
+    let (scores, top): (&[i8], usize) = if model.has_classifier() {
+        let result = model
+            .classify(features, memory.arena)
+            .map_err(|error| Refusal::new(ErrorCode::MODEL_INVALID, error.detail()))?;
+        (result.scores, result.top)
+    } else {
+        (&[], 0)
+    };
+    let done_us = clock.now_us();
+    let done_instructions = clock.instructions();
+    let elapsed = |from: u64, to: u64| u32::try_from(to.saturating_sub(from)).unwrap_or(u32::MAX);
+    let counted = |from: Option<u64>, to: Option<u64>| Some(elapsed(from?, to?));
+    let result = InferenceResult {
+        seq: inference.seq,
+        t_us,
+        scores: bytemuck::cast_slice(scores),
+        top: top as u8,
+        anomaly,
+        dsp_us: elapsed(started_us, dsp_done_us),
+        nn_us: elapsed(dsp_done_us, done_us),
+        dsp_instructions: counted(started_instructions, dsp_done_instructions),
+        nn_instructions: counted(dsp_done_instructions, done_instructions),
+    };
+    tx.send(link, &Message::InferenceResult(result));
+    if inference.echo_windows {
+        let window = &memory.window[..window_len];
+        let per_message = MAX_BATCH_BYTES / 2;
+        let mut bytes = [0u8; MAX_BATCH_BYTES];
+        for (chunk_idx, chunk) in window.chunks(per_message).enumerate() {
+            for (pair, value) in bytes.chunks_exact_mut(2).zip(chunk) {
+                pair.copy_from_slice(&value.to_le_bytes());
+            }
+            let values = I16Values::from_le_bytes(&bytes[..2 * chunk.len()]).unwrap_or(I16Values::empty());
+            let message = InferenceWindow {
+                seq: inference.seq,
+                offset: (chunk_idx * per_message) as u32,
+                total: window_len as u32,
+                values,
+            };
+            tx.send(link, &Message::InferenceWindow(message));
+        }
+    }
+    inference.advance(memory.window);
+    Ok(())
 }
 
 fn frame_error_detail(error: &FrameError) -> &'static str {

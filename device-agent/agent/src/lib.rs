@@ -1,5 +1,5 @@
 //! The board-independent Mote agent: answers the host, streams sensors at the requested rate,
-//! and receives models into A/B slots.
+//! receives models into A/B slots, and classifies its own sensor stream with the active model.
 //!
 //! Hardware comes in through four small traits — [`Link`] (bytes to and from the host),
 //! [`Sensors`], [`Clock`] and [`ModelStore`] — so the same agent runs on a microcontroller, in
@@ -8,11 +8,13 @@
 #![no_std]
 
 mod agent;
+mod inference;
 mod ram_store;
 mod stream;
 mod upload;
 
 pub use agent::{Agent, MAX_STREAMS};
+pub use inference::{ArrayBuffers, InferenceBuffers, InferenceMemory, NoInference};
 pub use ram_store::RamModelStore;
 
 use mote_wire::{ErrorCode, SimControl, SlotState};
@@ -33,6 +35,12 @@ pub struct LinkError;
 pub trait Clock {
     /// Microseconds since an arbitrary fixed point; never goes backwards.
     fn now_us(&mut self) -> u64;
+
+    /// Instructions retired so far, on boards that can count them (emulated boards); used to
+    /// report what DSP and inference cost.
+    fn instructions(&mut self) -> Option<u64> {
+        None
+    }
 }
 
 /// A request the board turned down: the code and a short reason.

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use mote_agent::Agent;
+use mote_agent::{Agent, InferenceBuffers};
 use serde::Serialize;
 
 use crate::fault::{FaultPlan, FaultyLink};
@@ -52,6 +52,10 @@ pub struct SimArgs {
     /// Play recordings this many times faster than real time.
     #[arg(long, default_value_t = 1.0)]
     pub speed: f64,
+    /// Run board time this many times faster than the wall clock (sampling, activities and
+    /// inference alike); for tests and demos that need many windows quickly.
+    #[arg(long, default_value_t = 1.0, value_name = "FACTOR")]
+    pub time_scale: f64,
     /// Send a test pattern whose every value the receiver can check (see `ramp_value`).
     #[arg(long)]
     pub ramp: bool,
@@ -138,7 +142,11 @@ pub fn default_flash_path(device_id: &str) -> PathBuf {
 /// Runs a virtual board until `stop` is set (or fault injection disconnects it). `on_ready` is
 /// called once the board can be reached.
 pub fn run(args: &SimArgs, stop: &AtomicBool, on_ready: impl FnOnce(&Ready)) -> anyhow::Result<Exit> {
-    let clock = SimClock::start();
+    anyhow::ensure!(
+        args.time_scale > 0.0 && args.time_scale <= 1000.0,
+        "--time-scale must be above 0 and at most 1000"
+    );
+    let clock = SimClock::scaled(args.time_scale);
     let motion = if args.ramp {
         MotionSource::Ramp
     } else if let Some(path) = &args.replay {
@@ -173,17 +181,58 @@ pub fn run(args: &SimArgs, stop: &AtomicBool, on_ready: impl FnOnce(&Ready)) -> 
         let link = TcpLink::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
         ready.tcp = Some(link.local_addr()?);
         let link = FaultyLink::new(link, plan, args.fault_report.as_deref())?;
-        serve(Agent::new(info, link, sensors, clock, flash), stop, &ready, on_ready)
+        serve(
+            Agent::new(info, link, sensors, clock, flash).with_inference(InferenceMemory::new()),
+            stop,
+            &ready,
+            on_ready,
+        )
     } else {
         let link = PtyLink::open().context("cannot create a pseudo-terminal")?;
         ready.path = Some(link.path().to_string());
         let link = FaultyLink::new(link, plan, args.fault_report.as_deref())?;
-        serve(Agent::new(info, link, sensors, clock, flash), stop, &ready, on_ready)
+        serve(
+            Agent::new(info, link, sensors, clock, flash).with_inference(InferenceMemory::new()),
+            stop,
+            &ready,
+            on_ready,
+        )
+    }
+}
+
+/// The virtual board's inference memory: generous, it is a host process (a 16 kHz microphone
+/// window of several seconds fits).
+struct InferenceMemory {
+    window: Vec<i16>,
+    features: Vec<f32>,
+    scratch: Vec<f32>,
+    arena: Vec<u8>,
+}
+
+impl InferenceMemory {
+    fn new() -> Self {
+        Self {
+            window: vec![0; 128 * 1024],
+            features: vec![0.0; 64 * 1024],
+            scratch: vec![0.0; 256 * 1024],
+            arena: vec![0; 1024 * 1024],
+        }
+    }
+}
+
+impl InferenceBuffers for InferenceMemory {
+    fn memory(&mut self) -> mote_agent::InferenceMemory<'_> {
+        mote_agent::InferenceMemory {
+            window: &mut self.window,
+            features: &mut self.features,
+            scratch: &mut self.scratch,
+            arena: &mut self.arena,
+        }
     }
 }
 
 fn serve<L: BoardLink>(
-    mut agent: Agent<'_, FaultyLink<L>, VirtualSensors, SimClock, FileFlash>,
+    mut agent: Agent<'_, FaultyLink<L>, VirtualSensors, SimClock, FileFlash, InferenceMemory>,
     stop: &AtomicBool,
     ready: &Ready,
     on_ready: impl FnOnce(&Ready),

@@ -69,19 +69,27 @@ pub fn device_info<'a>(device_id: &'a str, motion_rates_hz: &[u32], protocol_ver
     }
 }
 
-/// The board's clock: microseconds since the virtual board started.
+/// The board's clock: microseconds since the virtual board started, optionally running faster
+/// than the wall clock (`--time-scale`, for tests that need many windows quickly).
 #[derive(Debug, Clone, Copy)]
 pub struct SimClock {
     epoch: Instant,
+    scale: f64,
 }
 
 impl SimClock {
     pub fn start() -> Self {
-        Self { epoch: Instant::now() }
+        Self::scaled(1.0)
+    }
+
+    /// A clock whose board time runs `scale` times faster than the wall clock.
+    pub fn scaled(scale: f64) -> Self {
+        Self { epoch: Instant::now(), scale }
     }
 
     pub fn now_us(&self) -> u64 {
-        self.epoch.elapsed().as_micros() as u64
+        let elapsed = self.epoch.elapsed().as_micros() as u64;
+        if self.scale == 1.0 { elapsed } else { (elapsed as f64 * self.scale) as u64 }
     }
 }
 

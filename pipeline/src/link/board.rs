@@ -342,8 +342,18 @@ impl Board {
         accept: impl Fn(&Reply) -> bool,
         timeout: Duration,
     ) -> Result<Reply, LinkError> {
-        let request = message.name();
         self.send(message)?;
+        self.wait_for(message.name(), accept, timeout).await
+    }
+
+    /// Waits for the reply `accept` takes to a request (`request` names it in errors) that was
+    /// already sent; like [`Board::request`] otherwise.
+    pub async fn wait_for(
+        &mut self,
+        request: &'static str,
+        accept: impl Fn(&Reply) -> bool,
+        timeout: Duration,
+    ) -> Result<Reply, LinkError> {
         let deadline = Instant::now() + timeout;
         let mut kept = VecDeque::new();
         let outcome = loop {

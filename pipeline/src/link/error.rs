@@ -38,6 +38,8 @@ pub enum LinkError {
     Refused { request: &'static str, code: ErrorCode, detail: String },
     #[error("{0}")]
     Invalid(String),
+    #[error("cancelled")]
+    Cancelled,
     #[error("cannot write to {port}: {source}")]
     Write { port: String, source: std::io::Error },
 }
@@ -57,6 +59,7 @@ impl LinkError {
             LinkError::Timeout { .. } => "timeout",
             LinkError::Refused { .. } => "refused",
             LinkError::Invalid(_) => "invalid_request",
+            LinkError::Cancelled => "cancelled",
             LinkError::Write { .. } => "write_failed",
         }
     }

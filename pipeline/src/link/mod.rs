@@ -4,6 +4,7 @@ pub mod board;
 pub mod discover;
 pub mod error;
 pub mod forwarder;
+pub mod model;
 pub mod session;
 pub mod stats;
 pub mod stream;

@@ -1,6 +1,7 @@
 //! `mote`: the workbench from the command line — the same functions the desktop app calls,
 //! for scripts and CI.
 
+mod deploy;
 mod devices;
 mod forward;
 mod output;
@@ -34,6 +35,10 @@ enum Command {
     Stream(stream::StreamCommand),
     /// Capture from a board that prints readings as text lines (Edge Impulse data-forwarder style).
     Forward(forward::ForwardCommand),
+    /// Upload a trained model to a board (or export it as files).
+    Deploy(deploy::DeployCommand),
+    /// Show a board classifying its sensor live.
+    Live(deploy::LiveCommand),
     #[command(flatten)]
     Project(project::ProjectCommand),
 }
@@ -53,6 +58,8 @@ fn main() -> ExitCode {
         Command::Devices(command) => runtime.block_on(devices::run(command, cli.json)),
         Command::Stream(command) => runtime.block_on(stream::run(command, cli.json, &cancel)),
         Command::Forward(command) => forward::run(command, cli.json, cancel.clone()),
+        Command::Deploy(command) => runtime.block_on(deploy::deploy(command, cli.json, &cancel)),
+        Command::Live(command) => runtime.block_on(deploy::live(command, cli.json, &cancel)),
         Command::Project(command) => runtime.block_on(project::run(command, cli.json, cancel.clone())),
     };
     match result {

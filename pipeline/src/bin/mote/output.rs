@@ -2,6 +2,8 @@
 
 use mote_pipeline::link::LinkError;
 use mote_pipeline::link::forwarder::ForwarderError;
+use mote_pipeline::live::LiveError;
+use mote_pipeline::training::TrainingError;
 
 /// Prints an error: `error: …` for people, `{"error": {"code", "message"}}` for scripts.
 pub fn print_error(error: &anyhow::Error, json: bool) {
@@ -9,6 +11,8 @@ pub fn print_error(error: &anyhow::Error, json: bool) {
         .downcast_ref::<LinkError>()
         .map(LinkError::code)
         .or_else(|| error.downcast_ref::<ForwarderError>().map(ForwarderError::code))
+        .or_else(|| error.downcast_ref::<TrainingError>().map(TrainingError::code))
+        .or_else(|| error.downcast_ref::<LiveError>().map(LiveError::code))
         .unwrap_or("error");
     if json {
         let value = serde_json::json!({ "error": { "code": code, "message": format!("{error:#}") } });

@@ -28,14 +28,14 @@ pub struct ProjectArg {
 }
 
 impl ProjectArg {
-    fn dir(&self) -> anyhow::Result<PathBuf> {
+    pub fn dir(&self) -> anyhow::Result<PathBuf> {
         match &self.project {
             Some(dir) => Ok(dir.clone()),
             None => Ok(Project::default_dir()?),
         }
     }
 
-    async fn open(&self) -> anyhow::Result<Project> {
+    pub async fn open(&self) -> anyhow::Result<Project> {
         let dir = self.dir()?;
         Project::open(&dir).await.with_context(|| format!("opening the project in {}", dir.display()))
     }
@@ -113,6 +113,9 @@ pub enum ProjectCommand {
     Features {
         #[command(flatten)]
         project: ProjectArg,
+        /// Also write every window's features to this CSV (`split,label,sample,f0,f1,…`).
+        #[arg(long, value_name = "FILE")]
+        csv: Option<PathBuf>,
     },
     /// Train the impulse's learning block; evaluates on the test split.
     Train {
@@ -287,13 +290,16 @@ pub async fn run(command: ProjectCommand, json: bool, cancel: Arc<AtomicBool>) -
                 }
             }
         }
-        ProjectCommand::Features { project } => {
+        ProjectCommand::Features { project, csv } => {
             let opened = project.open().await?;
             let impulse = Impulse::from_config(opened.config());
             let samples = opened.load_samples(&SampleFilter::default()).await;
             opened.close().await;
             let impulse = impulse?;
             let set = compute_features(&samples?, &impulse)?;
+            if let Some(path) = &csv {
+                write_features_csv(&set, path).with_context(|| format!("writing {}", path.display()))?;
+            }
             if json {
                 print_json(
                     &json!({ "windows": set.n_rows(), "features_per_window": set.n_features, "shape": format!("{:?}", impulse.output) }),
@@ -347,6 +353,25 @@ pub async fn run(command: ProjectCommand, json: bool, cancel: Arc<AtomicBool>) -
                         test.top1_accuracy, test.total, test.uncertain
                     ),
                     None => println!("no test split to evaluate on"),
+                }
+                let int8 = &report.int8;
+                if let Some(comparison) = &int8.comparison {
+                    println!(
+                        "int8 test accuracy {:.3} (float {:.3}; same top class on {:.1} % of windows)",
+                        comparison.int8.top1_accuracy,
+                        comparison.float.top1_accuracy,
+                        100.0 * comparison.agreement
+                    );
+                }
+                println!(
+                    "int8 model {} bytes, arena {} bytes, {} MACs per window",
+                    int8.blob_bytes, int8.arena_bytes, int8.macs
+                );
+                for estimate in &int8.estimates {
+                    println!(
+                        "  {:<42} RAM {:>7} B · flash {:>7} B · {:.2} ms",
+                        estimate.target.name, estimate.ram_bytes, estimate.flash_bytes, estimate.latency_ms
+                    );
                 }
             }
         }
@@ -421,5 +446,30 @@ pub async fn run(command: ProjectCommand, json: bool, cancel: Arc<AtomicBool>) -
             }
         }
     }
+    Ok(())
+}
+
+/// Every window's features as CSV: `split,label,sample,f0,f1,…`, one row per window.
+fn write_features_csv(
+    set: &mote_pipeline::features::FeatureSet,
+    path: &std::path::Path,
+) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let header: Vec<String> = (0..set.n_features).map(|i| format!("f{i}")).collect();
+    writeln!(out, "split,label,sample,{}", header.join(","))?;
+    let quote = |text: &str| format!("\"{}\"", text.replace('"', "\"\""));
+    for idx in 0..set.n_rows() {
+        let values: Vec<String> = set.row(idx).iter().map(|v| format!("{v:?}")).collect();
+        writeln!(
+            out,
+            "{},{},{},{}",
+            set.splits[idx].as_str(),
+            quote(&set.labels[idx]),
+            quote(&set.sample_names[idx]),
+            values.join(",")
+        )?;
+    }
+    out.flush()?;
     Ok(())
 }

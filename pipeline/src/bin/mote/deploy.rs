@@ -1,0 +1,162 @@
+//! `mote deploy` (a model to a board, or to files) and `mote live` (on-board classification).
+
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+
+use anyhow::Context as _;
+use indicatif::{ProgressBar, ProgressStyle};
+use mote_pipeline::deploy::model_blob;
+use mote_pipeline::link::{Board, ConnectOptions};
+use mote_pipeline::live::{LiveOptions, run_live};
+use serde_json::json;
+
+use crate::output::print_json;
+use crate::project::ProjectArg;
+use crate::stream::resolve_port;
+
+#[derive(clap::Args)]
+pub struct DeployCommand {
+    #[command(flatten)]
+    project: ProjectArg,
+    /// Model id [default: the newest].
+    #[arg(long)]
+    model: Option<i64>,
+    /// Serial port of the board [default: the only board found].
+    #[arg(long)]
+    port: Option<String>,
+    /// Write the model as files instead of uploading it: the blob, a C header, or a no_std Rust crate.
+    #[arg(long, value_parser = ["blob", "c", "rust"], requires = "out")]
+    export: Option<String>,
+    /// Folder for `--export`.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+pub async fn deploy(command: DeployCommand, json: bool, cancel: &AtomicBool) -> anyhow::Result<()> {
+    let project = command.project.open().await?;
+    let found = model_blob(&project, command.model).await;
+    project.close().await;
+    let (stored, blob) = found?;
+    if let (Some(format), Some(out)) = (command.export.as_deref(), command.out.as_ref()) {
+        let files = mote_convert::export::write(format, &blob, out)
+            .with_context(|| format!("exporting model {} to {}", stored.id.0, out.display()))?;
+        if json {
+            print_json(&json!({ "model": stored.id.0, "format": format, "files": files }));
+        } else {
+            for file in &files {
+                println!("wrote {}", file.display());
+            }
+        }
+        return Ok(());
+    }
+    let port = resolve_port(command.port)?;
+    let mut board = Board::connect(&port, &ConnectOptions::default()).await?;
+    let bar = if json { ProgressBar::hidden() } else { ProgressBar::new(blob.len() as u64) };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} · {msg}").expect("valid template"),
+    );
+    bar.set_message(format!("uploading model {} to {}", stored.id.0, board.info().board));
+    let slot = board.upload_model(&blob, cancel, |sent, _| bar.set_position(u64::from(sent))).await;
+    bar.finish_and_clear();
+    let slot = slot?;
+    if json {
+        print_json(&json!({ "model": stored.id.0, "bytes": blob.len(), "slot": slot }));
+    } else {
+        println!(
+            "model {} ({} bytes) is active in slot {} of {} ({})",
+            stored.id.0,
+            blob.len(),
+            slot.slot,
+            board.info().board,
+            board.port()
+        );
+    }
+    Ok(())
+}
+
+#[derive(clap::Args)]
+pub struct LiveCommand {
+    #[command(flatten)]
+    project: ProjectArg,
+    /// The model the board runs, for labels and `--verify` [default: the project's newest].
+    #[arg(long)]
+    model: Option<i64>,
+    #[arg(long)]
+    port: Option<String>,
+    /// Re-run every window on the host and flag any difference from the board's scores.
+    #[arg(long)]
+    verify: bool,
+    /// Stop after this many windows [default: until Ctrl-C].
+    #[arg(long)]
+    windows: Option<u64>,
+}
+
+pub async fn live(command: LiveCommand, json: bool, cancel: &AtomicBool) -> anyhow::Result<()> {
+    let port = resolve_port(command.port)?;
+    // Labels (and verification) need the model; without a project, classes are shown by index.
+    let blob = match command.project.open().await {
+        Ok(project) => {
+            let found = model_blob(&project, command.model).await;
+            project.close().await;
+            match found {
+                Ok((_, blob)) => Some(blob),
+                Err(error) if command.verify => return Err(error.into()),
+                Err(_) => None,
+            }
+        }
+        Err(error) if command.verify => return Err(error),
+        Err(_) => None,
+    };
+    let mut board = Board::connect(&port, &ConnectOptions::default()).await?;
+    let options = LiveOptions { verify: command.verify, max_windows: command.windows };
+    let summary = run_live(&mut board, blob.as_deref(), &options, cancel, |window| {
+        if json {
+            if let Ok(line) = serde_json::to_string(window) {
+                println!("{line}");
+            }
+        } else {
+            let label = window.label.clone().unwrap_or_else(|| format!("class {}", window.top));
+            let scores: Vec<String> = window.probabilities.iter().map(|p| format!("{p:.2}")).collect();
+            let parity = match window.parity {
+                Some(true) => " · host ✓",
+                Some(false) => " · HOST DIFFERS",
+                None => "",
+            };
+            let anomaly = window.anomaly.map(|a| format!(" · anomaly {a:.2}")).unwrap_or_default();
+            println!(
+                "#{:<5} {:<12} [{}] · dsp {} µs · nn {} µs{anomaly}{parity}",
+                window.seq,
+                label,
+                scores.join(" "),
+                window.dsp_us,
+                window.nn_us
+            );
+        }
+        ControlFlow::Continue(())
+    })
+    .await?;
+    if json {
+        print_json(&json!({ "summary": summary }));
+    } else {
+        println!("{} windows", summary.windows);
+        if command.verify {
+            println!(
+                "host parity: {} of {} windows identical{}",
+                summary.verified - summary.mismatches,
+                summary.verified,
+                if summary.unverified > 0 {
+                    format!(" ({} not compared: their window was lost on the wire)", summary.unverified)
+                } else {
+                    String::new()
+                }
+            );
+        }
+    }
+    anyhow::ensure!(
+        summary.mismatches == 0,
+        "{} windows differed between board and host",
+        summary.mismatches
+    );
+    Ok(())
+}
