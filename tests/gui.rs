@@ -156,7 +156,18 @@ impl App {
 
     /// Waits until the text of `css` satisfies `check`; returns it.
     async fn wait_text(&self, css: &str, what: &str, check: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
+        self.wait_text_for(Duration::from_secs(20), css, what, check).await
+    }
+
+    /// [`App::wait_text`] with a longer patience (training, many windows).
+    async fn wait_text_for(
+        &self,
+        patience: Duration,
+        css: &str,
+        what: &str,
+        check: impl Fn(&str) -> bool,
+    ) -> String {
+        let deadline = Instant::now() + patience;
         let mut last = String::new();
         while Instant::now() < deadline {
             if let Ok(element) = self.client.find(Locator::Css(css)).await {
@@ -175,6 +186,19 @@ impl App {
         panic!(
             "{css} never showed {what}; last text: {last:?}; the page (screenshot failure.png) says:\n{page}"
         );
+    }
+
+    /// Sets an input, textarea or select the way typing or picking would (Svelte's bindings see
+    /// the input and change events).
+    async fn set_value(&self, css: &str, value: &str) {
+        self.wait_for(css).await;
+        let script = "const el = document.querySelector(arguments[0]); el.value = arguments[1]; \
+                      el.dispatchEvent(new Event('input', { bubbles: true })); \
+                      el.dispatchEvent(new Event('change', { bubbles: true }));";
+        self.client
+            .execute(script, vec![css.into(), value.into()])
+            .await
+            .unwrap_or_else(|e| panic!("set {css}: {e}"));
     }
 
     async fn screenshot(&self, name: &str) {
@@ -241,6 +265,126 @@ async fn start_a_virtual_board_watch_it_live_and_pull_it() {
     app.click("[data-page=devices]").await;
     app.wait_for("#start-virtual").await;
     app.screenshot("devices-after-unplug").await;
+    app.client.clone().close().await.expect("session closes");
+}
+
+/// The whole loop a new user clicks through, with no hardware: start the virtual board, record
+/// three gestures (train and test), design the impulse, cancel a training run, train, test,
+/// deploy to the virtual board and watch it classify live — and a cable pulled mid-recording.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn collect_train_deploy_and_classify_live() {
+    let app = App::launch().await;
+    app.wait_for("nav").await;
+    app.click("[data-page=devices]").await;
+    app.click("#start-virtual").await;
+    app.wait_text("#board", "the connected virtual board", |t| t.contains("virtual-1")).await;
+
+    let gestures = ["circle", "shake", "wave"];
+    let mut recorded = 0;
+    for gesture in gestures {
+        app.click("[data-page=devices]").await;
+        app.click(&format!("[data-activity={gesture}]")).await;
+        app.click("[data-page=data]").await;
+        app.set_value("#label", gesture).await;
+        app.set_value("#seconds", "2").await;
+        for split in ["train", "train", "train", "test"] {
+            app.set_value("#split", split).await;
+            app.click("#record").await;
+            recorded += 1;
+            let count = format!("({recorded})");
+            app.wait_text("#sample-count", &count, |t| t.contains(&count)).await;
+        }
+    }
+    app.screenshot("loop-data").await;
+
+    // Impulse: shorter windows with more overlap (2 s samples give five windows each).
+    app.click("[data-page=impulse]").await;
+    app.set_value("#window-ms", "1000").await;
+    app.set_value("#stride-ms", "250").await;
+    app.set_value("#learn-params", "epochs = 100000").await;
+    app.click("#save-impulse").await;
+    app.wait_text("#impulse-saved", "the saved impulse", |t| t.contains("Saved")).await;
+    let features = app.wait_text("#feature-count", "the feature count", |t| t.contains("features")).await;
+    app.screenshot("impulse").await;
+
+    // A run that would take long is cancelled: a clear message, no model, the app still answers.
+    app.click("[data-page=training]").await;
+    app.click("#start-training").await;
+    app.wait_text("#epoch", "a few epochs", |t| number_after(t, "epoch").is_some_and(|e| e >= 3.0)).await;
+    app.click("#cancel-training").await;
+    app.wait_text_for(Duration::from_secs(60), "#train-notice", "the cancel notice", |t| {
+        t.contains("cancelled")
+    })
+    .await;
+    app.screenshot("training-cancelled").await;
+    app.click("[data-page=dashboard]").await;
+    app.wait_text("#project", "the dashboard's label counts", |t| t.contains("shake")).await;
+
+    app.click("[data-page=impulse]").await;
+    app.set_value("#learn-params", "epochs = 60").await;
+    app.click("#save-impulse").await;
+    app.wait_text("#impulse-saved", "the saved impulse", |t| t.contains("Saved")).await;
+    app.click("[data-page=training]").await;
+    app.click("#start-training").await;
+    let accuracy = app
+        .wait_text_for(Duration::from_secs(180), "#int8-accuracy", "the int8 accuracy", |t| t.contains('%'))
+        .await;
+    eprintln!("gui: {features}; int8 test accuracy {accuracy}");
+    app.wait_for("#confusion").await;
+    app.screenshot("training").await;
+
+    app.click("[data-page=testing]").await;
+    app.click("#run-test").await;
+    let tested = app
+        .wait_text_for(Duration::from_secs(60), "#test-accuracy", "the test accuracy", |t| t.contains('%'))
+        .await;
+    assert!(number_after(&format!("x{tested}"), "x").is_some_and(|a| a >= 80.0), "test accuracy {tested}");
+    app.screenshot("testing").await;
+
+    app.click("[data-page=deployment]").await;
+    app.click("#deploy").await;
+    app.wait_text_for(Duration::from_secs(60), "#deploy-result", "the deployed model", |t| {
+        t.contains("running in slot")
+    })
+    .await;
+    app.screenshot("deployment").await;
+
+    // Live: the board performs each gesture; the top label follows, and the host agrees.
+    app.click("#go-live").await;
+    app.click("#start-classify").await;
+    for gesture in ["shake", "circle", "wave"] {
+        app.set_value("#live-activity", gesture).await;
+        // Windows of the previous gesture drain first; then the label settles.
+        let settled =
+            app.wait_text_for(Duration::from_secs(30), "#top-label", gesture, |t| t == gesture).await;
+        assert_eq!(settled, gesture);
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let still = app.wait_text("#top-label", gesture, |_| true).await;
+        assert_eq!(still, gesture, "the label stays on {gesture}");
+    }
+    let parity = app.wait_text("#parity", "host parity", |t| t.contains("identical")).await;
+    assert!(!parity.contains("differ"), "{parity}");
+    app.screenshot("live").await;
+    app.click("#stop-classify").await;
+
+    // The cable is pulled in the middle of a recording (the virtual board stops, as a board
+    // would vanish): a clear message on every page, and the samples recorded before are kept.
+    app.click("[data-page=data]").await;
+    app.set_value("#label", "wave").await;
+    app.set_value("#seconds", "8").await;
+    app.click("#record").await;
+    app.wait_for("#record-progress").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let pull = "window.__TAURI_INTERNALS__.invoke('stop_virtual_board', { deviceId: 'virtual-1' })";
+    app.client.execute(pull, vec![]).await.expect("the board is pulled");
+    let notice =
+        app.wait_text("#session-notice", "a disconnect notice", |t| t.contains("disconnected")).await;
+    assert!(notice.contains("kept"), "{notice}");
+    let count = app.wait_text("#sample-count", "the samples", |t| t.contains('(')).await;
+    assert!(number_after(&count, "(").is_some_and(|n| n >= recorded as f64), "{count}");
+    app.screenshot("data-after-unplug").await;
+    app.click("[data-page=dashboard]").await;
+    app.wait_text("#project", "the dashboard, still answering", |t| t.contains("circle")).await;
     app.client.clone().close().await.expect("session closes");
 }
 

@@ -115,8 +115,9 @@ pub fn board_scales(model: &Model<'_>, board: &BoardInfo) -> Option<Vec<f32>> {
 }
 
 /// Re-runs a board's windows on the host and compares the scores bit for bit.
-pub struct ParityCheck<'b> {
-    host: HostBoard<'b>,
+pub struct ParityCheck {
+    blob: Vec<u8>,
+    scales: Vec<f32>,
     pending: Option<(u32, Vec<i8>, Vec<i16>)>,
     /// Windows compared so far, and how many differed.
     pub compared: u64,
@@ -132,14 +133,14 @@ pub struct ParityOutcome {
     pub identical: bool,
 }
 
-impl<'b> ParityCheck<'b> {
-    pub fn new(blob: &'b [u8], board: &BoardInfo) -> Result<Self, TrainingError> {
+impl ParityCheck {
+    pub fn new(blob: &[u8], board: &BoardInfo) -> Result<Self, TrainingError> {
         let model = Model::parse(blob).map_err(|e| TrainingError::Convert(e.to_string()))?;
         let scales = board_scales(&model, board).ok_or_else(|| {
             TrainingError::Convert(format!("{} has no sensor with the model's axes", board.board))
         })?;
-        let host = HostBoard::new(blob, &scales).map_err(|e| TrainingError::Convert(e.to_string()))?;
-        Ok(Self { host, pending: None, compared: 0, mismatches: 0 })
+        HostBoard::new(blob, &scales).map_err(|e| TrainingError::Convert(e.to_string()))?;
+        Ok(Self { blob: blob.to_vec(), scales, pending: None, compared: 0, mismatches: 0 })
     }
 
     /// A board result arrived; its window follows in parts.
@@ -166,7 +167,10 @@ impl<'b> ParityCheck<'b> {
             return None;
         }
         let (seq, board_scores, window) = self.pending.take()?;
-        let host_scores = self.host.classify(&window).map(|r| r.scores).unwrap_or_default();
+        let host_scores = HostBoard::new(&self.blob, &self.scales)
+            .and_then(|mut host| host.classify(&window))
+            .map(|result| result.scores)
+            .unwrap_or_default();
         let identical = host_scores == board_scores;
         self.compared += 1;
         self.mismatches += u64::from(!identical);

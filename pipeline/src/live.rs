@@ -4,13 +4,13 @@
 
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mote_runtime::Model;
 use serde::Serialize;
 
 use crate::deploy::ParityCheck;
-use crate::link::{Board, Event, LinkError, Reply};
+use crate::link::{Board, BoardInfo, Event, LinkError, Reply};
 
 /// What to run.
 #[derive(Debug, Clone, Default)]
@@ -53,6 +53,24 @@ pub struct LiveSummary {
     pub unverified: u64,
 }
 
+impl LiveSummary {
+    fn count(&mut self, window: &LiveWindow, verify: bool) {
+        self.windows += 1;
+        if self.per_class.len() <= window.top {
+            self.per_class.resize(window.top + 1, 0);
+        }
+        self.per_class[window.top] += 1;
+        match window.parity {
+            Some(identical) => {
+                self.verified += 1;
+                self.mismatches += u64::from(!identical);
+            }
+            None if verify => self.unverified += 1,
+            None => {}
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LiveError {
     #[error(transparent)]
@@ -73,94 +91,55 @@ impl LiveError {
     }
 }
 
-/// Runs live classification until `cancel`, `max_windows`, or `on_window` says stop; stops the
-/// board's inference before returning (also on error, when the board is still there). `blob` is
-/// the model the board runs, for labels and for `verify`.
-pub async fn run_live(
-    board: &mut Board,
-    blob: Option<&[u8]>,
-    options: &LiveOptions,
-    cancel: &AtomicBool,
-    mut on_window: impl FnMut(&LiveWindow) -> ControlFlow<()>,
-) -> Result<LiveSummary, LiveError> {
-    let model = blob.map(Model::parse).transpose().map_err(|e| LiveError::Model(e.to_string()))?;
-    let labels: Vec<String> = model.map(|m| m.labels().map(str::to_string).collect()).unwrap_or_default();
-    let mut parity = match (options.verify, blob) {
-        (true, Some(blob)) => {
-            Some(ParityCheck::new(blob, board.info()).map_err(|e| LiveError::Model(e.to_string()))?)
-        }
-        (true, None) => return Err(LiveError::Model("verifying needs the model the board runs".into())),
-        (false, _) => None,
-    };
-    board.discard_pending();
-    board.start_inference(options.verify).await?;
-    let outcome = receive(board, &labels, parity.as_mut(), options, cancel, &mut on_window).await;
-    let stopped = board.stop_inference().await;
-    let summary = outcome?;
-    if let Err(error) = stopped
-        && !matches!(error, LinkError::Disconnected { .. })
-    {
-        return Err(error.into());
-    }
-    Ok(summary)
+/// Turns a board's `InferenceResult`s (and, when verifying, `InferenceWindow`s) into
+/// [`LiveWindow`]s. With verification a window is released once its samples arrived and were
+/// compared, or when the next result shows they never will.
+pub struct LiveDecoder {
+    labels: Vec<String>,
+    parity: Option<ParityCheck>,
+    waiting: Option<LiveWindow>,
+    verify: bool,
+    pub summary: LiveSummary,
 }
 
-/// Longest wait for the next result before the board counts as silent.
-const SILENCE: Duration = Duration::from_secs(10);
-
-async fn receive(
-    board: &mut Board,
-    labels: &[String],
-    mut parity: Option<&mut ParityCheck<'_>>,
-    options: &LiveOptions,
-    cancel: &AtomicBool,
-    on_window: &mut impl FnMut(&LiveWindow) -> ControlFlow<()>,
-) -> Result<LiveSummary, LiveError> {
-    let mut summary = LiveSummary { per_class: vec![0; labels.len()], ..LiveSummary::default() };
-    // With verify, a result is reported once its window arrived (or the next result came).
-    let mut waiting: Option<LiveWindow> = None;
-    let mut last_result = std::time::Instant::now();
-    let mut report = |window: LiveWindow, summary: &mut LiveSummary| -> ControlFlow<()> {
-        summary.windows += 1;
-        if summary.per_class.len() <= window.top {
-            summary.per_class.resize(window.top + 1, 0);
-        }
-        summary.per_class[window.top] += 1;
-        match window.parity {
-            Some(true) => summary.verified += 1,
-            Some(false) => {
-                summary.verified += 1;
-                summary.mismatches += 1;
+impl LiveDecoder {
+    /// `blob` is the model the board runs (for labels, and needed to verify).
+    pub fn new(blob: Option<&[u8]>, board: &BoardInfo, verify: bool) -> Result<Self, LiveError> {
+        let model = blob.map(Model::parse).transpose().map_err(|e| LiveError::Model(e.to_string()))?;
+        let labels: Vec<String> = model.map(|m| m.labels().map(str::to_string).collect()).unwrap_or_default();
+        let parity = match (verify, blob) {
+            (true, Some(blob)) => {
+                Some(ParityCheck::new(blob, board).map_err(|e| LiveError::Model(e.to_string()))?)
             }
-            None if options.verify => summary.unverified += 1,
-            None => {}
-        }
-        let flow = on_window(&window);
-        if options.max_windows.is_some_and(|max| summary.windows >= max) {
-            ControlFlow::Break(())
-        } else {
-            flow
-        }
-    };
-    while !cancel.load(Ordering::Relaxed) {
-        if last_result.elapsed() > SILENCE {
-            return Err(LiveError::Silent(SILENCE.as_secs()));
-        }
-        let Some(event) = board.next_event(Duration::from_millis(100)).await else { continue };
-        match event {
-            Event::Reply(Reply::Inference(result)) => {
-                last_result = std::time::Instant::now();
-                if let Some(previous) = waiting.take()
-                    && report(previous, &mut summary).is_break()
-                {
-                    return Ok(summary);
+            (true, None) => return Err(LiveError::Model("verifying needs the model the board runs".into())),
+            (false, _) => None,
+        };
+        let summary = LiveSummary { per_class: vec![0; labels.len()], ..LiveSummary::default() };
+        Ok(Self { labels, parity, waiting: None, verify, summary })
+    }
+
+    pub fn verify(&self) -> bool {
+        self.verify
+    }
+
+    pub fn labels(&self) -> &[String] {
+        &self.labels
+    }
+
+    /// Takes a reply from the board; returns up to two windows ready to show.
+    pub fn on_reply(&mut self, reply: &Reply) -> Vec<LiveWindow> {
+        let mut ready = Vec::new();
+        match reply {
+            Reply::Inference(result) => {
+                if let Some(previous) = self.waiting.take() {
+                    ready.push(previous);
                 }
                 let top = usize::from(result.top);
                 let window = LiveWindow {
                     seq: result.seq,
                     t_us: result.t_us,
                     top,
-                    label: labels.get(top).cloned(),
+                    label: self.labels.get(top).cloned(),
                     probabilities: result
                         .scores
                         .iter()
@@ -174,38 +153,92 @@ async fn receive(
                     nn_instructions: result.nn_instructions,
                     parity: None,
                 };
-                match parity.as_deref_mut() {
+                match self.parity.as_mut() {
                     Some(check) => {
                         check.result(result.seq, &result.scores);
-                        waiting = Some(window);
+                        self.waiting = Some(window);
                     }
-                    None => {
-                        if report(window, &mut summary).is_break() {
-                            return Ok(summary);
-                        }
-                    }
+                    None => ready.push(window),
                 }
             }
-            Event::Reply(Reply::Window(part)) => {
-                let Some(check) = parity.as_deref_mut() else { continue };
-                if let Some(outcome) = check.window_part(part.seq, part.offset, part.total, &part.values)
-                    && let Some(mut window) = waiting.take()
+            Reply::Window(part) => {
+                if let Some(check) = self.parity.as_mut()
+                    && let Some(outcome) = check.window_part(part.seq, part.offset, part.total, &part.values)
+                    && let Some(mut window) = self.waiting.take()
                 {
                     window.parity = Some(outcome.identical);
-                    if report(window, &mut summary).is_break() {
-                        return Ok(summary);
-                    }
+                    ready.push(window);
                 }
             }
+            _ => {}
+        }
+        for window in &ready {
+            self.summary.count(window, self.verify);
+        }
+        ready
+    }
+}
+
+/// Runs live classification until `cancel`, `max_windows`, or `on_window` says stop; stops the
+/// board's inference before returning (also on error, when the board is still there).
+pub async fn run_live(
+    board: &mut Board,
+    blob: Option<&[u8]>,
+    options: &LiveOptions,
+    cancel: &AtomicBool,
+    mut on_window: impl FnMut(&LiveWindow) -> ControlFlow<()>,
+) -> Result<LiveSummary, LiveError> {
+    let mut decoder = LiveDecoder::new(blob, board.info(), options.verify)?;
+    board.discard_pending();
+    board.start_inference(options.verify).await?;
+    let outcome = receive(board, &mut decoder, options, cancel, &mut on_window).await;
+    let stopped = board.stop_inference().await;
+    outcome?;
+    if let Err(error) = stopped
+        && !matches!(error, LinkError::Disconnected { .. })
+    {
+        return Err(error.into());
+    }
+    Ok(decoder.summary)
+}
+
+/// Longest wait for the next result before the board counts as silent.
+const SILENCE: Duration = Duration::from_secs(10);
+
+async fn receive(
+    board: &mut Board,
+    decoder: &mut LiveDecoder,
+    options: &LiveOptions,
+    cancel: &AtomicBool,
+    on_window: &mut impl FnMut(&LiveWindow) -> ControlFlow<()>,
+) -> Result<(), LiveError> {
+    let mut last_result = Instant::now();
+    while !cancel.load(Ordering::Relaxed) {
+        if last_result.elapsed() > SILENCE {
+            return Err(LiveError::Silent(SILENCE.as_secs()));
+        }
+        let Some(event) = board.next_event(Duration::from_millis(100)).await else { continue };
+        match event {
             Event::Reply(Reply::Error { code, detail }) => {
                 return Err(LinkError::Refused { request: "StartInference", code, detail }.into());
+            }
+            Event::Reply(reply) => {
+                if matches!(reply, Reply::Inference(_)) {
+                    last_result = Instant::now();
+                }
+                for window in decoder.on_reply(&reply) {
+                    let done = options.max_windows.is_some_and(|max| decoder.summary.windows >= max);
+                    if on_window(&window).is_break() || done {
+                        return Ok(());
+                    }
+                }
             }
             Event::Closed(reason) => {
                 return Err(LinkError::Disconnected { port: board.port().to_string(), reason }.into());
             }
-            // Sample batches of a stream that runs alongside, and anything else: not ours.
+            // Sample batches of a stream that runs alongside, and frame errors: not ours.
             _ => {}
         }
     }
-    Ok(summary)
+    Ok(())
 }

@@ -5,6 +5,7 @@
 
 mod devices;
 mod dto;
+mod model;
 mod project;
 mod state;
 
@@ -28,6 +29,16 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             project::list_samples,
             project::record_sample,
             project::delete_sample,
+            model::get_impulse,
+            model::save_impulse,
+            model::train_model,
+            model::cancel_training,
+            model::test_model,
+            model::latest_model_info,
+            model::deploy_model,
+            model::export_model,
+            model::start_classify,
+            model::stop_classify,
         ])
         .events(tauri_specta::collect_events![dto::SessionEnded])
 }

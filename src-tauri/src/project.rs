@@ -71,16 +71,24 @@ pub struct RecordProgress {
 }
 
 /// The open project: the user's default project, created on first use.
-async fn with_project<T>(
+pub(crate) async fn with_project<T>(
     state: &State<'_, AppState>,
     work: impl AsyncFnOnce(&Project) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    with_project_mut(state, async |project| work(project).await).await
+}
+
+/// Like [`with_project`], for changes to the project's settings.
+pub(crate) async fn with_project_mut<T>(
+    state: &State<'_, AppState>,
+    work: impl AsyncFnOnce(&mut Project) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
     let mut slot = state.project.lock().await;
     if slot.is_none() {
         let dir = Project::default_dir()?;
         *slot = Some(Project::open_or_create(&dir).await?);
     }
-    work(slot.as_ref().expect("opened above")).await
+    work(slot.as_mut().expect("opened above")).await
 }
 
 #[tauri::command]

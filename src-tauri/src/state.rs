@@ -12,6 +12,8 @@ pub struct AppState {
     /// The open project (the user's default project, opened on first use).
     pub project: tokio::sync::Mutex<Option<mote_project::Project>>,
     pub virtual_boards: std::sync::Mutex<Vec<RunningBoard>>,
+    /// The cancel flag of the training run under way.
+    pub training: std::sync::Mutex<Option<Arc<AtomicBool>>>,
 }
 
 /// A virtual board running on a thread of this process.

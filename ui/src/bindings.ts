@@ -27,6 +27,32 @@ export const commands = {
 	/**  Records `seconds` of the project's sensor from the connected board as one `label` sample. */
 	recordSample: (label: string, seconds: number | null, split: string, onProgress: Channel<RecordProgress>) => typedError<SampleRow, AppError>(__TAURI_INVOKE("record_sample", { label, seconds, split, onProgress })),
 	deleteSample: (id: number) => typedError<null, AppError>(__TAURI_INVOKE("delete_sample", { id })),
+	getImpulse: () => typedError<ImpulseInfo_Serialize, AppError>(__TAURI_INVOKE("get_impulse")),
+	/**  Checks the new impulse as a whole and writes it to `mote.toml`; on any error nothing changes. */
+	saveImpulse: (settings: ImpulseSettings) => typedError<ImpulseInfo_Serialize, AppError>(__TAURI_INVOKE("save_impulse", { settings })),
+	/**
+	 *  Trains the project's impulse. Epochs stream to `on_epoch`; `cancel_training` stops it (no
+	 *  model is stored then). The project stays usable meanwhile (training uses its own handle).
+	 */
+	trainModel: (onEpoch: Channel<EpochUpdate_Deserialize>) => typedError<TrainSummary_Serialize, AppError>(__TAURI_INVOKE("train_model", { onEpoch })),
+	cancelTraining: () => __TAURI_INVOKE<boolean>("cancel_training"),
+	/**  Classifies the test split with the newest model. */
+	testModel: () => typedError<EvaluationSummary, AppError>(__TAURI_INVOKE("test_model")),
+	/**  The newest model, if the project has one. */
+	latestModelInfo: () => typedError<ModelSummary_Serialize | null, AppError>(__TAURI_INVOKE("latest_model_info")),
+	/**  Uploads the newest model into the connected board's inactive slot. */
+	deployModel: (onProgress: Channel<DeployProgress>) => typedError<DeployResult, AppError>(__TAURI_INVOKE("deploy_model", { onProgress })),
+	/**
+	 *  Writes the newest model as `blob`, `c` or `rust` into `dir` (asked for with a folder dialog
+	 *  when not given). Returns the files written.
+	 */
+	exportModel: (format: string, dir: string | null) => typedError<string[], AppError>(__TAURI_INVOKE("export_model", { format, dir })),
+	/**
+	 *  Starts on-board classification with the newest model's labels; with `verify`, every window is
+	 *  re-run on the host and `parity` says whether the scores were identical.
+	 */
+	startClassify: (verify: boolean, onWindow: Channel<LiveResult_Deserialize>) => typedError<string[], AppError>(__TAURI_INVOKE("start_classify", { verify, onWindow })),
+	stopClassify: () => typedError<null, AppError>(__TAURI_INVOKE("stop_classify")),
 };
 
 /** Events */
@@ -76,6 +102,26 @@ export type Board_Serialize = {
 	capabilities: string[],
 };
 
+export type ClassRow = {
+	label: string,
+	precision: number | null,
+	recall: number | null,
+	f1: number | null,
+	support: number,
+};
+
+export type DeployProgress = {
+	sent: number,
+	total: number,
+};
+
+export type DeployResult = {
+	model: number,
+	bytes: number,
+	slot: number,
+	board: string,
+};
+
 /**  A serial port, and the board behind it when known. */
 export type Device = Device_Serialize | Device_Deserialize;
 
@@ -105,6 +151,102 @@ export type Device_Serialize = {
 	started_here: boolean,
 };
 
+/**  One epoch, as the Training page plots it. */
+export type EpochUpdate = EpochUpdate_Serialize | EpochUpdate_Deserialize;
+
+/**  One epoch, as the Training page plots it. */
+export type EpochUpdate_Deserialize = {
+	epoch: number,
+	epochs: number,
+	train_loss: number | null,
+	train_accuracy?: number | null,
+	validation_loss?: number | null,
+	validation_accuracy?: number | null,
+};
+
+/**  One epoch, as the Training page plots it. */
+export type EpochUpdate_Serialize = {
+	epoch: number,
+	epochs: number,
+	train_loss: number | null,
+	train_accuracy: number | null,
+	validation_loss: number | null,
+	validation_accuracy: number | null,
+};
+
+export type EvaluationSummary = {
+	labels: string[],
+	accuracy: number | null,
+	windows: number,
+	uncertain: number,
+	/**  `[true][predicted]`, certain windows. */
+	confusion: number[][],
+	classes: ClassRow[],
+};
+
+export type ImpulseInfo = ImpulseInfo_Serialize | ImpulseInfo_Deserialize;
+
+export type ImpulseInfo_Deserialize = {
+	settings: ImpulseSettings,
+	sensor: string,
+	axes: string[],
+	rate_hz: number | null,
+	/**  Samples per window. */
+	window_samples: number,
+	/**  Features per window, when the impulse is valid. */
+	features?: number | null,
+	/**  Why the current impulse is not valid. */
+	problem?: string | null,
+};
+
+export type ImpulseInfo_Serialize = {
+	settings: ImpulseSettings,
+	sensor: string,
+	axes: string[],
+	rate_hz: number | null,
+	/**  Samples per window. */
+	window_samples: number,
+	/**  Features per window, when the impulse is valid. */
+	features: number | null,
+	/**  Why the current impulse is not valid. */
+	problem: string | null,
+};
+
+/**
+ *  The impulse as the Impulse design page edits it. Block parameters are TOML (`key = value`
+ *  lines), validated by the DSP and training crates when saved.
+ */
+export type ImpulseSettings = {
+	window_ms: number,
+	stride_ms: number,
+	dsp_block: string,
+	dsp_params: string,
+	learn_block: string,
+	learn_params: string,
+};
+
+export type Int8Summary = Int8Summary_Serialize | Int8Summary_Deserialize;
+
+export type Int8Summary_Deserialize = {
+	blob_bytes: number,
+	arena_bytes: number,
+	macs: number | null,
+	/**  Float vs int8 on the test split. */
+	int8?: EvaluationSummary | null,
+	agreement?: number | null,
+	estimates: TargetEstimate[],
+};
+
+export type Int8Summary_Serialize = {
+	blob_bytes: number,
+	arena_bytes: number,
+	macs: number | null,
+	/**  Float vs int8 on the test split. */
+	int8: EvaluationSummary | null,
+	agreement: number | null,
+	estimates: TargetEstimate[],
+};
+
 export type LabelCount = {
 	label: string,
 	train: number,
@@ -119,6 +261,33 @@ export type LiveBatch = {
 	measured_rate_hz: number | null,
 	jitter_ms: number | null,
 	lost_batches: number,
+};
+
+/**  One classified window for the Live page. */
+export type LiveResult = LiveResult_Serialize | LiveResult_Deserialize;
+
+/**  One classified window for the Live page. */
+export type LiveResult_Deserialize = {
+	seq: number,
+	top: number,
+	label?: string | null,
+	probabilities: (number | null)[],
+	anomaly?: number | null,
+	dsp_us: number,
+	nn_us: number,
+	parity?: boolean | null,
+};
+
+/**  One classified window for the Live page. */
+export type LiveResult_Serialize = {
+	seq: number,
+	top: number,
+	label: string | null,
+	probabilities: (number | null)[],
+	anomaly: number | null,
+	dsp_us: number,
+	nn_us: number,
+	parity: boolean | null,
 };
 
 export type ModelSlot = ModelSlot_Serialize | ModelSlot_Deserialize;
@@ -139,6 +308,30 @@ export type ModelSlot_Serialize = {
 	state: string,
 	size: number | null,
 	active: boolean,
+};
+
+export type ModelSummary = ModelSummary_Serialize | ModelSummary_Deserialize;
+
+export type ModelSummary_Deserialize = {
+	id: number,
+	created: string,
+	kind: string,
+	labels: string[],
+	accuracy?: number | null,
+	int8_accuracy?: number | null,
+	blob_bytes?: number | null,
+	arena_bytes?: number | null,
+};
+
+export type ModelSummary_Serialize = {
+	id: number,
+	created: string,
+	kind: string,
+	labels: string[],
+	accuracy: number | null,
+	int8_accuracy: number | null,
+	blob_bytes: number | null,
+	arena_bytes: number | null,
 };
 
 export type ProjectInfo = {
@@ -185,6 +378,35 @@ export type SessionEnded_Deserialize = {
 export type SessionEnded_Serialize = {
 	port: string,
 	error: string | null,
+};
+
+export type TargetEstimate = {
+	target: string,
+	ram_bytes: number,
+	flash_bytes: number,
+	latency_ms: number | null,
+};
+
+export type TrainSummary = TrainSummary_Serialize | TrainSummary_Deserialize;
+
+export type TrainSummary_Deserialize = {
+	model: number,
+	labels: string[],
+	train_windows: number,
+	features: number,
+	seconds: number | null,
+	test?: EvaluationSummary | null,
+	int8: Int8Summary_Deserialize,
+};
+
+export type TrainSummary_Serialize = {
+	model: number,
+	labels: string[],
+	train_windows: number,
+	features: number,
+	seconds: number | null,
+	test: EvaluationSummary | null,
+	int8: Int8Summary_Serialize,
 };
 
 export type VirtualBoard = {

@@ -10,7 +10,8 @@ use super::board::{Board, Event};
 use super::error::LinkError;
 use super::stats::StreamStats;
 use super::stream::{Capture, CaptureRequest, capture};
-use super::types::BoardInfo;
+use super::types::{BoardInfo, ModelSlot};
+use crate::live::LiveDecoder;
 
 /// Samples of a live stream, as they arrive.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -23,6 +24,9 @@ pub struct LiveBatch {
 
 /// Where live batches go; returning `false` stops the stream (e.g. the window closed).
 pub type LiveSink = Box<dyn FnMut(LiveBatch) -> bool + Send>;
+
+/// Where classified windows go; returning `false` stops on-board inference.
+pub type ClassifySink = Box<dyn FnMut(crate::live::LiveWindow) -> bool + Send>;
 
 /// Why a session ended; sent once to the `on_end` callback.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -55,6 +59,25 @@ enum Command {
     Close {
         reply: oneshot::Sender<()>,
     },
+    Deploy {
+        blob: Vec<u8>,
+        cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
+        progress: Box<dyn FnMut(u32, u32) + Send>,
+        reply: oneshot::Sender<Result<ModelSlot, LinkError>>,
+    },
+    StartClassify {
+        decoder: Box<LiveDecoder>,
+        sink: ClassifySink,
+        reply: oneshot::Sender<Result<(), LinkError>>,
+    },
+    StopClassify {
+        reply: oneshot::Sender<()>,
+    },
+}
+
+struct Classify {
+    decoder: Box<LiveDecoder>,
+    sink: ClassifySink,
 }
 
 /// A handle to a running session; cheap to clone.
@@ -122,6 +145,27 @@ impl Session {
     pub async fn close(&self) {
         let _ = self.call(|reply| Command::Close { reply }).await;
     }
+
+    /// Uploads a model blob into the board's inactive slot (live streams and inference stop
+    /// first); `progress(sent, total)` after every chunk.
+    pub async fn deploy(
+        &self,
+        blob: Vec<u8>,
+        cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
+        progress: Box<dyn FnMut(u32, u32) + Send>,
+    ) -> Result<ModelSlot, LinkError> {
+        self.call(|reply| Command::Deploy { blob, cancel, progress, reply }).await?
+    }
+
+    /// Starts on-board classification; windows go to `sink` (decoded by `decoder`) until
+    /// [`Session::stop_classify`]. A live stream may run alongside.
+    pub async fn start_classify(&self, decoder: LiveDecoder, sink: ClassifySink) -> Result<(), LinkError> {
+        self.call(|reply| Command::StartClassify { decoder: Box::new(decoder), sink, reply }).await?
+    }
+
+    pub async fn stop_classify(&self) -> Result<(), LinkError> {
+        self.call(|reply| Command::StopClassify { reply }).await
+    }
 }
 
 async fn run(
@@ -130,14 +174,32 @@ async fn run(
     on_end: impl FnOnce(SessionEnd) + Send + 'static,
 ) {
     let mut live: Option<Live> = None;
+    let mut classify: Option<Classify> = None;
     let error = loop {
         tokio::select! {
             command = commands.recv() => match command {
                 None => break None,
                 Some(Command::Close { reply }) => {
                     stop(&mut board, &mut live).await;
+                    stop_classify(&mut board, &mut classify).await;
                     let _ = reply.send(());
                     break None;
+                }
+                Some(Command::Deploy { blob, cancel, mut progress, reply }) => {
+                    stop(&mut board, &mut live).await;
+                    stop_classify(&mut board, &mut classify).await;
+                    let result = board.upload_model(&blob, &cancel, |sent, total| progress(sent, total)).await;
+                    let _ = reply.send(result);
+                }
+                Some(Command::StartClassify { decoder, sink, reply }) => {
+                    stop_classify(&mut board, &mut classify).await;
+                    let verify = decoder.verify();
+                    let result = board.start_inference(verify).await.map(|()| classify = Some(Classify { decoder, sink }));
+                    let _ = reply.send(result);
+                }
+                Some(Command::StopClassify { reply }) => {
+                    stop_classify(&mut board, &mut classify).await;
+                    let _ = reply.send(());
                 }
                 Some(Command::StopLive { reply }) => {
                     stop(&mut board, &mut live).await;
@@ -145,6 +207,7 @@ async fn run(
                 }
                 Some(Command::Capture { request, cancel, mut progress, reply }) => {
                     stop(&mut board, &mut live).await;
+                    stop_classify(&mut board, &mut classify).await;
                     let result = capture(&mut board, &request, &cancel, |stats| progress(stats)).await;
                     let disconnected = matches!(&result, Ok(c) if matches!(c.end, super::stream::CaptureEnd::Disconnected { .. }));
                     let _ = reply.send(result);
@@ -176,6 +239,17 @@ async fn run(
                         }
                     }
                 }
+                Some(Event::Reply(reply)) => {
+                    if let Some(current) = classify.as_mut() {
+                        let mut keep = true;
+                        for window in current.decoder.on_reply(&reply) {
+                            keep &= (current.sink)(window);
+                        }
+                        if !keep {
+                            stop_classify(&mut board, &mut classify).await;
+                        }
+                    }
+                }
                 Some(Event::Closed(reason)) => break Some(reason),
                 _ => {}
             },
@@ -197,5 +271,11 @@ async fn start(board: &mut Board, sensor: &str, rate_hz: u32, sink: LiveSink) ->
 async fn stop(board: &mut Board, live: &mut Option<Live>) {
     if let Some(current) = live.take() {
         let _ = board.stop_stream(current.stream).await;
+    }
+}
+
+async fn stop_classify(board: &mut Board, classify: &mut Option<Classify>) {
+    if classify.take().is_some() {
+        let _ = board.stop_inference().await;
     }
 }

@@ -1,0 +1,492 @@
+//! Commands of the Impulse design, Training, Model testing, Deployment and Live classification
+//! pages. Training and deploying run off the UI path and report progress over channels; both can
+//! be cancelled.
+
+use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use mote_pipeline::deploy::{Int8Report, model_blob};
+use mote_pipeline::impulse::Impulse;
+use mote_pipeline::live::{LiveDecoder, LiveWindow};
+use mote_pipeline::training::{
+    DEFAULT_UNCERTAIN_THRESHOLD, TrainingError, latest_model, test_project, train_project,
+};
+use mote_project::Project;
+use mote_train::Evaluation;
+use serde::{Deserialize, Serialize};
+use specta::Type;
+use tauri::State;
+use tauri::ipc::Channel;
+
+use crate::dto::AppError;
+use crate::project::{with_project, with_project_mut};
+use crate::state::AppState;
+
+impl From<TrainingError> for AppError {
+    fn from(error: TrainingError) -> Self {
+        if error.is_cancelled() {
+            return AppError::new("train.cancelled", "training was cancelled; no model was stored");
+        }
+        AppError::new(error.code(), error.to_string())
+    }
+}
+
+impl From<mote_pipeline::live::LiveError> for AppError {
+    fn from(error: mote_pipeline::live::LiveError) -> Self {
+        AppError::new(error.code(), error.to_string())
+    }
+}
+
+/// The impulse as the Impulse design page edits it. Block parameters are TOML (`key = value`
+/// lines), validated by the DSP and training crates when saved.
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+pub struct ImpulseSettings {
+    pub window_ms: u32,
+    pub stride_ms: u32,
+    pub dsp_block: String,
+    pub dsp_params: String,
+    pub learn_block: String,
+    pub learn_params: String,
+}
+
+#[derive(Debug, Clone, Serialize, Type)]
+pub struct ImpulseInfo {
+    pub settings: ImpulseSettings,
+    pub sensor: String,
+    pub axes: Vec<String>,
+    pub rate_hz: f64,
+    /// Samples per window.
+    pub window_samples: u32,
+    /// Features per window, when the impulse is valid.
+    pub features: Option<u32>,
+    /// Why the current impulse is not valid.
+    pub problem: Option<String>,
+}
+
+fn impulse_info(project: &Project) -> ImpulseInfo {
+    let config = project.config();
+    let params = |table: &toml::Table| toml::to_string(table).unwrap_or_default();
+    let checked = Impulse::from_config(config);
+    ImpulseInfo {
+        settings: ImpulseSettings {
+            window_ms: config.window.length_ms,
+            stride_ms: config.window.stride_ms,
+            dsp_block: config.dsp.block.clone(),
+            dsp_params: params(&config.dsp.params),
+            learn_block: config.learn.block.clone(),
+            learn_params: params(&config.learn.params),
+        },
+        sensor: config.data.sensor.clone(),
+        axes: config.data.axes.clone(),
+        rate_hz: config.data.rate_hz,
+        window_samples: checked.as_ref().map_or(0, |impulse| impulse.window_samples as u32),
+        features: checked.as_ref().ok().map(|impulse| impulse.output.len() as u32),
+        problem: checked.err().map(|error| error.to_string()),
+    }
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn get_impulse(state: State<'_, AppState>) -> Result<ImpulseInfo, AppError> {
+    with_project(&state, async |project| Ok(impulse_info(project))).await
+}
+
+/// Checks the new impulse as a whole and writes it to `mote.toml`; on any error nothing changes.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_impulse(
+    state: State<'_, AppState>,
+    settings: ImpulseSettings,
+) -> Result<ImpulseInfo, AppError> {
+    let table = |what: &str, text: &str| -> Result<toml::Table, AppError> {
+        text.parse::<toml::Table>()
+            .map_err(|e| AppError::new("impulse.config", format!("{what} parameters: {}", e.message())))
+    };
+    let dsp_params = table("DSP block", &settings.dsp_params)?;
+    let learn_params = table("learning block", &settings.learn_params)?;
+    with_project_mut(&state, async |project| {
+        let mut config = project.config().clone();
+        config.window.length_ms = settings.window_ms;
+        config.window.stride_ms = settings.stride_ms;
+        config.dsp = mote_project::BlockConfig { block: settings.dsp_block.clone(), params: dsp_params };
+        config.learn =
+            mote_project::BlockConfig { block: settings.learn_block.clone(), params: learn_params };
+        Impulse::from_config(&config).map_err(|e| AppError::new(e.code(), e.to_string()))?;
+        project.save_config(config)?;
+        Ok(impulse_info(project))
+    })
+    .await
+}
+
+/// One epoch, as the Training page plots it.
+#[derive(Debug, Clone, Serialize, Type)]
+pub struct EpochUpdate {
+    pub epoch: u32,
+    pub epochs: u32,
+    pub train_loss: f32,
+    pub train_accuracy: Option<f32>,
+    pub validation_loss: Option<f32>,
+    pub validation_accuracy: Option<f32>,
+}
+
+#[derive(Debug, Clone, Serialize, Type)]
+pub struct ClassRow {
+    pub label: String,
+    pub precision: f32,
+    pub recall: f32,
+    pub f1: f32,
+    pub support: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Type)]
+pub struct EvaluationSummary {
+    pub labels: Vec<String>,
+    pub accuracy: f32,
+    pub windows: u32,
+    pub uncertain: u32,
+    /// `[true][predicted]`, certain windows.
+    pub confusion: Vec<Vec<u32>>,
+    pub classes: Vec<ClassRow>,
+}
+
+impl EvaluationSummary {
+    fn new(evaluation: &Evaluation, labels: &[String]) -> Self {
+        Self {
+            labels: labels.to_vec(),
+            accuracy: evaluation.top1_accuracy,
+            windows: evaluation.total as u32,
+            uncertain: evaluation.uncertain as u32,
+            confusion: evaluation
+                .confusion
+                .iter()
+                .map(|row| row.iter().map(|&c| c as u32).collect())
+                .collect(),
+            classes: evaluation
+                .per_class
+                .iter()
+                .zip(labels)
+                .map(|(m, label)| ClassRow {
+                    label: label.clone(),
+                    precision: m.precision,
+                    recall: m.recall,
+                    f1: m.f1,
+                    support: m.support as u32,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Type)]
+pub struct TargetEstimate {
+    pub target: String,
+    pub ram_bytes: u32,
+    pub flash_bytes: u32,
+    pub latency_ms: f32,
+}
+
+#[derive(Debug, Clone, Serialize, Type)]
+pub struct Int8Summary {
+    pub blob_bytes: u32,
+    pub arena_bytes: u32,
+    pub macs: f64,
+    /// Float vs int8 on the test split.
+    pub int8: Option<EvaluationSummary>,
+    pub agreement: Option<f32>,
+    pub estimates: Vec<TargetEstimate>,
+}
+
+impl Int8Summary {
+    fn new(report: &Int8Report, labels: &[String]) -> Self {
+        Self {
+            blob_bytes: report.blob_bytes as u32,
+            arena_bytes: report.arena_bytes as u32,
+            macs: report.macs as f64,
+            int8: report.comparison.as_ref().map(|c| EvaluationSummary::new(&c.int8, labels)),
+            agreement: report.comparison.as_ref().map(|c| c.agreement),
+            estimates: report
+                .estimates
+                .iter()
+                .map(|e| TargetEstimate {
+                    target: e.target.name.to_string(),
+                    ram_bytes: e.ram_bytes as u32,
+                    flash_bytes: e.flash_bytes as u32,
+                    latency_ms: e.latency_ms,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Type)]
+pub struct TrainSummary {
+    pub model: i32,
+    pub labels: Vec<String>,
+    pub train_windows: u32,
+    pub features: u32,
+    pub seconds: f64,
+    pub test: Option<EvaluationSummary>,
+    pub int8: Int8Summary,
+}
+
+/// Trains the project's impulse. Epochs stream to `on_epoch`; `cancel_training` stops it (no
+/// model is stored then). The project stays usable meanwhile (training uses its own handle).
+#[tauri::command]
+#[specta::specta]
+pub async fn train_model(
+    state: State<'_, AppState>,
+    on_epoch: Channel<EpochUpdate>,
+) -> Result<TrainSummary, AppError> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    {
+        let mut running = state.training.lock().map_err(|_| AppError::new("internal", "state poisoned"))?;
+        if running.is_some() {
+            return Err(AppError::new("train.busy", "a training run is already going"));
+        }
+        *running = Some(cancel.clone());
+    }
+    let dir = with_project(&state, async |project| Ok(project.dir().to_path_buf())).await;
+    let result = async {
+        let project = Project::open(&dir?).await?;
+        let flag = cancel.clone();
+        // At most ~20 updates a second reach the UI, and always the last epoch: a fast run must
+        // not flood the window with thousands of messages.
+        let mut last_sent: Option<Instant> = None;
+        let report = train_project(&project, cancel, move |epoch| {
+            let now = Instant::now();
+            let due = last_sent.is_none_or(|sent| now.duration_since(sent) >= Duration::from_millis(50));
+            if !due && epoch.epoch < epoch.epochs {
+                return if flag.load(Ordering::Relaxed) {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                };
+            }
+            last_sent = Some(now);
+            let _ = on_epoch.send(EpochUpdate {
+                epoch: epoch.epoch as u32,
+                epochs: epoch.epochs as u32,
+                train_loss: epoch.train_loss,
+                train_accuracy: epoch.train_accuracy,
+                validation_loss: epoch.validation_loss,
+                validation_accuracy: epoch.validation_accuracy,
+            });
+            if flag.load(Ordering::Relaxed) { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+        })
+        .await;
+        project.close().await;
+        let report = report?;
+        Ok::<_, AppError>(TrainSummary {
+            model: report.model as i32,
+            train_windows: report.train_windows as u32,
+            features: report.n_features as u32,
+            seconds: report.seconds,
+            test: report.test.as_ref().map(|t| EvaluationSummary::new(t, &report.labels)),
+            int8: Int8Summary::new(&report.int8, &report.labels),
+            labels: report.labels,
+        })
+    }
+    .await;
+    if let Ok(mut running) = state.training.lock() {
+        *running = None;
+    }
+    result
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn cancel_training(state: State<'_, AppState>) -> bool {
+    match state.training.lock().ok().and_then(|running| running.clone()) {
+        Some(flag) => {
+            flag.store(true, Ordering::Relaxed);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Classifies the test split with the newest model.
+#[tauri::command]
+#[specta::specta]
+pub async fn test_model(state: State<'_, AppState>) -> Result<EvaluationSummary, AppError> {
+    with_project(&state, async |project| {
+        let stored = latest_model(project).await?;
+        let labels: Vec<String> = stored.metrics["labels"]
+            .as_array()
+            .map(|l| l.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .unwrap_or_default();
+        let evaluation = test_project(project, DEFAULT_UNCERTAIN_THRESHOLD).await?;
+        Ok(EvaluationSummary::new(&evaluation, &labels))
+    })
+    .await
+}
+
+#[derive(Debug, Clone, Serialize, Type)]
+pub struct ModelSummary {
+    pub id: i32,
+    pub created: String,
+    pub kind: String,
+    pub labels: Vec<String>,
+    pub accuracy: Option<f64>,
+    pub int8_accuracy: Option<f64>,
+    pub blob_bytes: Option<u32>,
+    pub arena_bytes: Option<u32>,
+}
+
+/// The newest model, if the project has one.
+#[tauri::command]
+#[specta::specta]
+pub async fn latest_model_info(state: State<'_, AppState>) -> Result<Option<ModelSummary>, AppError> {
+    with_project(&state, async |project| {
+        let stored = match latest_model(project).await {
+            Ok(stored) => stored,
+            Err(TrainingError::NoModel) => return Ok(None),
+            Err(error) => return Err(error.into()),
+        };
+        let metrics = &stored.metrics;
+        Ok(Some(ModelSummary {
+            id: stored.id.0 as i32,
+            created: stored.created.clone(),
+            kind: stored.kind.clone(),
+            labels: metrics["labels"]
+                .as_array()
+                .map(|l| l.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+                .unwrap_or_default(),
+            accuracy: metrics["test_accuracy"].as_f64(),
+            int8_accuracy: metrics["int8_test_accuracy"].as_f64(),
+            blob_bytes: metrics["blob_bytes"].as_u64().map(|b| b as u32),
+            arena_bytes: metrics["arena_bytes"].as_u64().map(|b| b as u32),
+        }))
+    })
+    .await
+}
+
+#[derive(Debug, Clone, Serialize, Type)]
+pub struct DeployProgress {
+    pub sent: u32,
+    pub total: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Type)]
+pub struct DeployResult {
+    pub model: i32,
+    pub bytes: u32,
+    pub slot: u8,
+    pub board: String,
+}
+
+async fn session(state: &State<'_, AppState>) -> Result<mote_pipeline::link::session::Session, AppError> {
+    state
+        .session
+        .lock()
+        .await
+        .clone()
+        .ok_or_else(|| AppError::new("not_connected", "connect to a board first (Devices)"))
+}
+
+/// Uploads the newest model into the connected board's inactive slot.
+#[tauri::command]
+#[specta::specta]
+pub async fn deploy_model(
+    state: State<'_, AppState>,
+    on_progress: Channel<DeployProgress>,
+) -> Result<DeployResult, AppError> {
+    let session = session(&state).await?;
+    let (stored, blob) = with_project(&state, async |project| Ok(model_blob(project, None).await?)).await?;
+    let bytes = blob.len() as u32;
+    let cancel = Arc::new(AtomicBool::new(false));
+    let progress = Box::new(move |sent, total| {
+        let _ = on_progress.send(DeployProgress { sent, total });
+    });
+    let slot = session.deploy(blob, cancel, progress).await?;
+    Ok(DeployResult {
+        model: stored.id.0 as i32,
+        bytes,
+        slot: slot.slot,
+        board: session.info().board.clone(),
+    })
+}
+
+/// Writes the newest model as `blob`, `c` or `rust` into `dir` (asked for with a folder dialog
+/// when not given). Returns the files written.
+#[tauri::command]
+#[specta::specta]
+pub async fn export_model(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    format: String,
+    dir: Option<String>,
+) -> Result<Vec<String>, AppError> {
+    let (_, blob) = with_project(&state, async |project| Ok(model_blob(project, None).await?)).await?;
+    let dir = match dir {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => {
+            use tauri_plugin_dialog::DialogExt as _;
+            let picked = tokio::task::spawn_blocking(move || app.dialog().file().blocking_pick_folder())
+                .await
+                .map_err(|e| AppError::new("internal", e.to_string()))?;
+            match picked.and_then(|p| p.into_path().ok()) {
+                Some(dir) => dir,
+                None => return Ok(Vec::new()),
+            }
+        }
+    };
+    let files = mote_convert::export::write(&format, &blob, &dir)
+        .map_err(|e| AppError::new("export", e.to_string()))?;
+    Ok(files.iter().map(|f| f.display().to_string()).collect())
+}
+
+/// One classified window for the Live page.
+#[derive(Debug, Clone, Serialize, Type)]
+pub struct LiveResult {
+    pub seq: u32,
+    pub top: u32,
+    pub label: Option<String>,
+    pub probabilities: Vec<f32>,
+    pub anomaly: Option<f32>,
+    pub dsp_us: u32,
+    pub nn_us: u32,
+    pub parity: Option<bool>,
+}
+
+impl From<LiveWindow> for LiveResult {
+    fn from(window: LiveWindow) -> Self {
+        Self {
+            seq: window.seq,
+            top: window.top as u32,
+            label: window.label,
+            probabilities: window.probabilities,
+            anomaly: window.anomaly,
+            dsp_us: window.dsp_us,
+            nn_us: window.nn_us,
+            parity: window.parity,
+        }
+    }
+}
+
+/// Starts on-board classification with the newest model's labels; with `verify`, every window is
+/// re-run on the host and `parity` says whether the scores were identical.
+#[tauri::command]
+#[specta::specta]
+pub async fn start_classify(
+    state: State<'_, AppState>,
+    verify: bool,
+    on_window: Channel<LiveResult>,
+) -> Result<Vec<String>, AppError> {
+    let session = session(&state).await?;
+    let blob = with_project(&state, async |project| Ok(model_blob(project, None).await.ok().map(|(_, b)| b)))
+        .await?;
+    let decoder = LiveDecoder::new(blob.as_deref(), session.info(), verify && blob.is_some())?;
+    let labels = decoder.labels().to_vec();
+    let sink = Box::new(move |window: LiveWindow| on_window.send(LiveResult::from(window)).is_ok());
+    session.start_classify(decoder, sink).await?;
+    Ok(labels)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn stop_classify(state: State<'_, AppState>) -> Result<(), AppError> {
+    Ok(session(&state).await?.stop_classify().await?)
+}
