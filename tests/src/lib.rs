@@ -1,6 +1,8 @@
 //! Shared pieces of the end-to-end tests: starting a real `mote-sim` process and finding the
 //! workspace's binaries.
 
+pub mod gui;
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
