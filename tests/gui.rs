@@ -87,12 +87,18 @@ async fn collect_train_deploy_and_classify_live() {
         app.set_value("#seconds", "2").await;
         for split in ["train", "train", "train", "test"] {
             app.set_value("#split", split).await;
+            app.wait_for("#record:not([disabled])").await;
             app.click("#record").await;
             recorded += 1;
             let count = format!("({recorded})");
             app.wait_text("#sample-count", &count, |t| t.contains(&count)).await;
         }
     }
+    // Look at one sample, and the dataset's balance.
+    app.click("#samples button.link").await;
+    app.wait_for("#sample-plot canvas").await;
+    let balance = app.wait_text("#dataset-stats", "the balance", |t| t.contains("3 train · 1 test")).await;
+    assert!(balance.contains("circle") && balance.contains("wave"), "{balance}");
     app.screenshot("loop-data").await;
 
     // Impulse: shorter windows with more overlap (2 s samples give five windows each).

@@ -3,6 +3,7 @@
 //! No domain logic lives here: every command calls a pipeline function and converts at the
 //! boundary (`dto`).
 
+mod dataset;
 mod devices;
 mod dto;
 mod model;
@@ -29,6 +30,15 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             project::list_samples,
             project::record_sample,
             project::delete_sample,
+            dataset::sample_data,
+            dataset::relabel_samples,
+            dataset::move_samples,
+            dataset::delete_samples,
+            dataset::crop_sample,
+            dataset::split_sample,
+            dataset::auto_split,
+            dataset::dataset_stats,
+            dataset::import_samples,
             model::get_impulse,
             model::save_impulse,
             model::train_model,

@@ -41,7 +41,10 @@ async fn main() {
     app.set_value("#live-rate", "1600").await;
     let (idle_fps, idle_gap) = frames(&app, 5.0).await;
     app.click("#start-live").await;
-    app.wait_text("#live-stats", "1.6 kHz arriving", |t| t.contains("measured rate") && !t.contains(" 0.0 Hz")).await;
+    app.wait_text("#live-stats", "1.6 kHz arriving", |t| {
+        t.contains("measured rate") && !t.contains(" 0.0 Hz")
+    })
+    .await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let (live_fps, live_gap) = frames(&app, 10.0).await;
 

@@ -48,8 +48,16 @@ fn dirs_cargo_bin() -> PathBuf {
 /// Starts Xvfb on the first free display from :91.
 fn start_display() -> (Guard, String) {
     for number in 91..120 {
-        if std::path::Path::new(&format!("/tmp/.X{number}-lock")).exists() {
-            continue;
+        let lock = format!("/tmp/.X{number}-lock");
+        if let Ok(text) = std::fs::read_to_string(&lock) {
+            // A display whose server is gone (killed without cleaning up) is free again.
+            let alive =
+                text.trim().parse::<libc::pid_t>().is_ok_and(|pid| unsafe { libc::kill(pid, 0) } == 0);
+            if alive {
+                continue;
+            }
+            let _ = std::fs::remove_file(&lock);
+            let _ = std::fs::remove_file(format!("/tmp/.X11-unix/X{number}"));
         }
         let display = format!(":{number}");
         let child = Command::new(which("Xvfb"))

@@ -27,6 +27,22 @@ export const commands = {
 	/**  Records `seconds` of the project's sensor from the connected board as one `label` sample. */
 	recordSample: (label: string, seconds: number | null, split: string, onProgress: Channel<RecordProgress>) => typedError<SampleRow, AppError>(__TAURI_INVOKE("record_sample", { label, seconds, split, onProgress })),
 	deleteSample: (id: number) => typedError<null, AppError>(__TAURI_INVOKE("delete_sample", { id })),
+	sampleData: (id: number) => typedError<SampleData, AppError>(__TAURI_INVOKE("sample_data", { id })),
+	relabelSamples: (ids: number[], label: string) => typedError<number, AppError>(__TAURI_INVOKE("relabel_samples", { ids, label })),
+	moveSamples: (ids: number[], to: string) => typedError<number, AppError>(__TAURI_INVOKE("move_samples", { ids, to })),
+	deleteSamples: (ids: number[]) => typedError<number, AppError>(__TAURI_INVOKE("delete_samples", { ids })),
+	/**  Keeps seconds `start_s..end_s` of a sample. */
+	cropSample: (id: number, startS: number | null, endS: number | null) => typedError<SampleRow, AppError>(__TAURI_INVOKE("crop_sample", { id, startS, endS })),
+	/**  Cuts a sample into consecutive pieces of `seconds` each (the rest is dropped). */
+	splitSample: (id: number, seconds: number | null) => typedError<number, AppError>(__TAURI_INVOKE("split_sample", { id, seconds })),
+	/**  Assigns every sample to train or test, stratified by label (seeded by the project's seed). */
+	autoSplit: (testFraction: number | null) => typedError<null, AppError>(__TAURI_INVOKE("auto_split", { testFraction })),
+	datasetStats: () => typedError<DatasetSummary, AppError>(__TAURI_INVOKE("dataset_stats")),
+	/**
+	 *  Imports files (Edge Impulse CSV/JSON, WAV, Mote datasets): `paths` from a drop, or a file
+	 *  dialog when empty. All or nothing per call.
+	 */
+	importSamples: (paths: string[], label: string | null) => typedError<ImportSummary, AppError>(__TAURI_INVOKE("import_samples", { paths, label })),
 	getImpulse: () => typedError<ImpulseInfo_Serialize, AppError>(__TAURI_INVOKE("get_impulse")),
 	/**  Checks the new impulse as a whole and writes it to `mote.toml`; on any error nothing changes. */
 	saveImpulse: (settings: ImpulseSettings) => typedError<ImpulseInfo_Serialize, AppError>(__TAURI_INVOKE("save_impulse", { settings })),
@@ -78,6 +94,14 @@ export type Axis = {
 	scale: number | null,
 };
 
+export type AxisSummary = {
+	axis: string,
+	mean: number | null,
+	std: number | null,
+	min: number | null,
+	max: number | null,
+};
+
 export type Board = Board_Serialize | Board_Deserialize;
 
 export type Board_Deserialize = {
@@ -108,6 +132,11 @@ export type ClassRow = {
 	recall: number | null,
 	f1: number | null,
 	support: number,
+};
+
+export type DatasetSummary = {
+	labels: LabelBalance[],
+	axes: AxisSummary[],
 };
 
 export type DeployProgress = {
@@ -184,6 +213,11 @@ export type EvaluationSummary = {
 	classes: ClassRow[],
 };
 
+export type ImportSummary = {
+	imported: number,
+	duplicates: number,
+};
+
 export type ImpulseInfo = ImpulseInfo_Serialize | ImpulseInfo_Deserialize;
 
 export type ImpulseInfo_Deserialize = {
@@ -245,6 +279,13 @@ export type Int8Summary_Serialize = {
 	int8: EvaluationSummary | null,
 	agreement: number | null,
 	estimates: TargetEstimate[],
+};
+
+export type LabelBalance = {
+	label: string,
+	train: number,
+	test: number,
+	seconds: number | null,
 };
 
 export type LabelCount = {
@@ -348,6 +389,22 @@ export type ProjectInfo = {
 export type RecordProgress = {
 	samples: number,
 	total: number,
+};
+
+export type SampleAxis = {
+	name: string,
+	unit: string,
+	scale: number | null,
+};
+
+/**  One sample's signal for plotting: raw counts, interleaved; physical value = raw × scale. */
+export type SampleData = {
+	id: number,
+	name: string,
+	label: string,
+	rate_hz: number | null,
+	axes: SampleAxis[],
+	values: number[],
 };
 
 export type SampleRow = {
