@@ -109,6 +109,8 @@ async fn collect_train_deploy_and_classify_live() {
     app.click("#save-impulse").await;
     app.wait_text("#impulse-saved", "the saved impulse", |t| t.contains("Saved")).await;
     let features = app.wait_text("#feature-count", "the feature count", |t| t.contains("features")).await;
+    app.wait_for("#feature-preview").await;
+    app.wait_for("#feature-scatter").await;
     app.screenshot("impulse").await;
 
     // A run that would take long is cancelled: a clear message, no model, the app still answers.
@@ -143,7 +145,12 @@ async fn collect_train_deploy_and_classify_live() {
         .wait_text_for(Duration::from_secs(60), "#test-accuracy", "the test accuracy", |t| t.contains('%'))
         .await;
     assert!(number_after(&format!("x{tested}"), "x").is_some_and(|a| a >= 80.0), "test accuracy {tested}");
+    app.wait_text("#misclassified", "the misclassified windows", |t| t.contains("Misclassified")).await;
     app.screenshot("testing").await;
+    app.click("[data-page=dashboard]").await;
+    app.wait_text("#model-summary", "the newest model", |t| t.contains("int8 accuracy") && t.contains('%'))
+        .await;
+    app.screenshot("dashboard-with-model").await;
 
     app.click("[data-page=deployment]").await;
     app.click("#deploy").await;

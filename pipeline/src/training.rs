@@ -298,6 +298,33 @@ pub async fn latest_model(project: &Project) -> Result<StoredModel, TrainingErro
 
 /// Classifies the test split with the newest model.
 pub async fn test_project(project: &Project, uncertain_threshold: f32) -> Result<Evaluation, TrainingError> {
+    Ok(test_project_windows(project, uncertain_threshold).await?.evaluation)
+}
+
+/// A test window the model got wrong.
+#[derive(Debug, Clone, Serialize)]
+pub struct Misclassified {
+    pub sample: String,
+    /// Index of the window within its sample.
+    pub window: usize,
+    pub label: String,
+    pub predicted: String,
+    pub probability: f32,
+}
+
+/// The test split's evaluation, with every window the model got wrong.
+#[derive(Debug, Clone, Serialize)]
+pub struct TestReport {
+    pub labels: Vec<String>,
+    pub evaluation: Evaluation,
+    pub misclassified: Vec<Misclassified>,
+}
+
+/// Like [`test_project`], keeping the windows the model got wrong.
+pub async fn test_project_windows(
+    project: &Project,
+    uncertain_threshold: f32,
+) -> Result<TestReport, TrainingError> {
     let stored = latest_model(project).await?;
     let block = LearnedBlock::load(&project.model_dir(&stored))?;
     let LearnedBlock::Classifier(model) = block else {
@@ -313,5 +340,24 @@ pub async fn test_project(project: &Project, uncertain_threshold: f32) -> Result
     let labels = model.label_names().to_vec();
     let truth = label_indices(&test, &labels)?;
     let probabilities = model.predict(&test.features);
-    Ok(mote_train::evaluate(&probabilities, &truth, labels.len(), uncertain_threshold))
+    let mut misclassified = Vec::new();
+    let mut window_in_sample = 0;
+    for (idx, (row, &true_class)) in probabilities.iter().zip(&truth).enumerate() {
+        if idx > 0 && test.sample_names[idx] != test.sample_names[idx - 1] {
+            window_in_sample = 0;
+        }
+        let predicted = (0..row.len()).max_by(|&a, &b| row[a].total_cmp(&row[b])).unwrap_or(0);
+        if predicted != true_class {
+            misclassified.push(Misclassified {
+                sample: test.sample_names[idx].clone(),
+                window: window_in_sample,
+                label: labels[true_class].clone(),
+                predicted: labels[predicted].clone(),
+                probability: row[predicted],
+            });
+        }
+        window_in_sample += 1;
+    }
+    let evaluation = mote_train::evaluate(&probabilities, &truth, labels.len(), uncertain_threshold);
+    Ok(TestReport { labels, evaluation, misclassified })
 }

@@ -11,7 +11,7 @@ use mote_pipeline::deploy::{Int8Report, model_blob};
 use mote_pipeline::impulse::Impulse;
 use mote_pipeline::live::{LiveDecoder, LiveWindow};
 use mote_pipeline::training::{
-    DEFAULT_UNCERTAIN_THRESHOLD, TrainingError, latest_model, test_project, train_project,
+    DEFAULT_UNCERTAIN_THRESHOLD, TrainingError, latest_model, test_project_windows, train_project,
 };
 use mote_project::Project;
 use mote_train::Evaluation;
@@ -307,18 +307,109 @@ pub fn cancel_training(state: State<'_, AppState>) -> bool {
     }
 }
 
-/// Classifies the test split with the newest model.
+#[derive(Debug, Clone, Serialize, Type)]
+pub struct MisclassifiedRow {
+    pub sample: String,
+    pub window: u32,
+    pub label: String,
+    pub predicted: String,
+    pub probability: f32,
+}
+
+#[derive(Debug, Clone, Serialize, Type)]
+pub struct TestSummary {
+    pub evaluation: EvaluationSummary,
+    pub misclassified: Vec<MisclassifiedRow>,
+}
+
+/// Classifies the test split with the newest model; lists the windows it got wrong.
 #[tauri::command]
 #[specta::specta]
-pub async fn test_model(state: State<'_, AppState>) -> Result<EvaluationSummary, AppError> {
+pub async fn test_model(state: State<'_, AppState>) -> Result<TestSummary, AppError> {
     with_project(&state, async |project| {
-        let stored = latest_model(project).await?;
-        let labels: Vec<String> = stored.metrics["labels"]
-            .as_array()
-            .map(|l| l.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
-            .unwrap_or_default();
-        let evaluation = test_project(project, DEFAULT_UNCERTAIN_THRESHOLD).await?;
-        Ok(EvaluationSummary::new(&evaluation, &labels))
+        let report = test_project_windows(project, DEFAULT_UNCERTAIN_THRESHOLD).await?;
+        Ok(TestSummary {
+            evaluation: EvaluationSummary::new(&report.evaluation, &report.labels),
+            misclassified: report
+                .misclassified
+                .into_iter()
+                .map(|m| MisclassifiedRow {
+                    sample: m.sample,
+                    window: m.window as u32,
+                    label: m.label,
+                    predicted: m.predicted,
+                    probability: m.probability,
+                })
+                .collect(),
+        })
+    })
+    .await
+}
+
+impl From<mote_pipeline::features::FeatureError> for AppError {
+    fn from(error: mote_pipeline::features::FeatureError) -> Self {
+        AppError::new(error.code(), error.to_string())
+    }
+}
+
+/// Two features of every window, for the feature explorer.
+#[derive(Debug, Clone, Serialize, Type)]
+pub struct FeaturePoints {
+    pub n_features: u32,
+    pub label_names: Vec<String>,
+    /// The label index of each window.
+    pub labels: Vec<u32>,
+    pub xs: Vec<f32>,
+    pub ys: Vec<f32>,
+}
+
+async fn all_features(project: &Project) -> Result<mote_pipeline::features::FeatureSet, AppError> {
+    let impulse =
+        Impulse::from_config(project.config()).map_err(|e| AppError::new(e.code(), e.to_string()))?;
+    let samples = project.load_samples(&mote_project::SampleFilter::default()).await?;
+    Ok(mote_pipeline::features::compute_features(&samples, &impulse)?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn feature_points(state: State<'_, AppState>, x: u32, y: u32) -> Result<FeaturePoints, AppError> {
+    with_project(&state, async |project| {
+        let set = all_features(project).await?;
+        let (x, y) = (x as usize, y as usize);
+        if x >= set.n_features || y >= set.n_features {
+            return Err(AppError::new(
+                "invalid",
+                format!("there are {} features per window", set.n_features),
+            ));
+        }
+        let mut label_names: Vec<String> = set.labels.clone();
+        label_names.sort();
+        label_names.dedup();
+        Ok(FeaturePoints {
+            n_features: set.n_features as u32,
+            labels: set
+                .labels
+                .iter()
+                .map(|l| label_names.iter().position(|n| n == l).unwrap_or(0) as u32)
+                .collect(),
+            xs: (0..set.n_rows()).map(|row| set.row(row)[x]).collect(),
+            ys: (0..set.n_rows()).map(|row| set.row(row)[y]).collect(),
+            label_names,
+        })
+    })
+    .await
+}
+
+/// The features of every window of one sample (the DSP block's output, as a board computes it).
+#[tauri::command]
+#[specta::specta]
+pub async fn sample_features(state: State<'_, AppState>, id: i32) -> Result<Vec<Vec<f32>>, AppError> {
+    with_project(&state, async |project| {
+        let impulse =
+            Impulse::from_config(project.config()).map_err(|e| AppError::new(e.code(), e.to_string()))?;
+        let sample = project.sample(mote_project::SampleId(i64::from(id))).await?;
+        let set = mote_pipeline::features::compute_features(&[sample], &impulse)?;
+        Ok((0..set.n_rows()).map(|row| set.row(row).to_vec()).collect())
     })
     .await
 }

@@ -204,3 +204,35 @@ pub async fn delete_sample(state: State<'_, AppState>, id: i32) -> Result<(), Ap
     })
     .await
 }
+
+/// Opens (or creates) the project in `dir`, or in a folder picked with a dialog when `dir` is
+/// not given; the previous project is closed. `None` when the dialog was cancelled.
+#[tauri::command]
+#[specta::specta]
+pub async fn open_project(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    dir: Option<String>,
+) -> Result<Option<ProjectInfo>, AppError> {
+    let dir = match dir {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => {
+            use tauri_plugin_dialog::DialogExt as _;
+            let picked = tokio::task::spawn_blocking(move || app.dialog().file().blocking_pick_folder())
+                .await
+                .map_err(|e| AppError::new("internal", e.to_string()))?;
+            match picked.and_then(|p| p.into_path().ok()) {
+                Some(dir) => dir,
+                None => return Ok(None),
+            }
+        }
+    };
+    let opened = Project::open_or_create(&dir).await?;
+    {
+        let mut slot = state.project.lock().await;
+        if let Some(previous) = slot.replace(opened) {
+            previous.close().await;
+        }
+    }
+    project_info(state).await.map(Some)
+}

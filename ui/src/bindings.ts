@@ -27,6 +27,11 @@ export const commands = {
 	/**  Records `seconds` of the project's sensor from the connected board as one `label` sample. */
 	recordSample: (label: string, seconds: number | null, split: string, onProgress: Channel<RecordProgress>) => typedError<SampleRow, AppError>(__TAURI_INVOKE("record_sample", { label, seconds, split, onProgress })),
 	deleteSample: (id: number) => typedError<null, AppError>(__TAURI_INVOKE("delete_sample", { id })),
+	/**
+	 *  Opens (or creates) the project in `dir`, or in a folder picked with a dialog when `dir` is
+	 *  not given; the previous project is closed. `None` when the dialog was cancelled.
+	 */
+	openProject: (dir: string | null) => typedError<ProjectInfo | null, AppError>(__TAURI_INVOKE("open_project", { dir })),
 	sampleData: (id: number) => typedError<SampleData, AppError>(__TAURI_INVOKE("sample_data", { id })),
 	relabelSamples: (ids: number[], label: string) => typedError<number, AppError>(__TAURI_INVOKE("relabel_samples", { ids, label })),
 	moveSamples: (ids: number[], to: string) => typedError<number, AppError>(__TAURI_INVOKE("move_samples", { ids, to })),
@@ -52,8 +57,11 @@ export const commands = {
 	 */
 	trainModel: (onEpoch: Channel<EpochUpdate_Deserialize>) => typedError<TrainSummary_Serialize, AppError>(__TAURI_INVOKE("train_model", { onEpoch })),
 	cancelTraining: () => __TAURI_INVOKE<boolean>("cancel_training"),
-	/**  Classifies the test split with the newest model. */
-	testModel: () => typedError<EvaluationSummary, AppError>(__TAURI_INVOKE("test_model")),
+	/**  Classifies the test split with the newest model; lists the windows it got wrong. */
+	testModel: () => typedError<TestSummary, AppError>(__TAURI_INVOKE("test_model")),
+	featurePoints: (x: number, y: number) => typedError<FeaturePoints, AppError>(__TAURI_INVOKE("feature_points", { x, y })),
+	/**  The features of every window of one sample (the DSP block's output, as a board computes it). */
+	sampleFeatures: (id: number) => typedError<((number | null)[])[], AppError>(__TAURI_INVOKE("sample_features", { id })),
 	/**  The newest model, if the project has one. */
 	latestModelInfo: () => typedError<ModelSummary_Serialize | null, AppError>(__TAURI_INVOKE("latest_model_info")),
 	/**  Uploads the newest model into the connected board's inactive slot. */
@@ -213,6 +221,16 @@ export type EvaluationSummary = {
 	classes: ClassRow[],
 };
 
+/**  Two features of every window, for the feature explorer. */
+export type FeaturePoints = {
+	n_features: number,
+	label_names: string[],
+	/**  The label index of each window. */
+	labels: number[],
+	xs: (number | null)[],
+	ys: (number | null)[],
+};
+
 export type ImportSummary = {
 	imported: number,
 	duplicates: number,
@@ -331,6 +349,14 @@ export type LiveResult_Serialize = {
 	parity: boolean | null,
 };
 
+export type MisclassifiedRow = {
+	sample: string,
+	window: number,
+	label: string,
+	predicted: string,
+	probability: number | null,
+};
+
 export type ModelSlot = ModelSlot_Serialize | ModelSlot_Deserialize;
 
 export type ModelSlot_Deserialize = {
@@ -442,6 +468,11 @@ export type TargetEstimate = {
 	ram_bytes: number,
 	flash_bytes: number,
 	latency_ms: number | null,
+};
+
+export type TestSummary = {
+	evaluation: EvaluationSummary,
+	misclassified: MisclassifiedRow[],
 };
 
 export type TrainSummary = TrainSummary_Serialize | TrainSummary_Deserialize;
