@@ -173,6 +173,7 @@ async fn collect_train_deploy_and_classify_live() {
         let still = app.wait_text("#top-label", gesture, |_| true).await;
         assert_eq!(still, gesture, "the label stays on {gesture}");
     }
+    app.wait_for("#live-signal canvas").await;
     let parity = app.wait_text("#parity", "host parity", |t| t.contains("identical")).await;
     assert!(!parity.contains("differ"), "{parity}");
     app.screenshot("live").await;
