@@ -1,4 +1,5 @@
 //! The headless workbench engine: everything the desktop app and the `mote` CLI do, as functions.
+pub mod bundle;
 pub mod deploy;
 pub mod features;
 pub mod impulse;

@@ -1,6 +1,7 @@
 //! `mote`: the workbench from the command line — the same functions the desktop app calls,
 //! for scripts and CI.
 
+mod build;
 mod deploy;
 mod devices;
 mod forward;
@@ -35,6 +36,9 @@ enum Command {
     Stream(stream::StreamCommand),
     /// Capture from a board that prints readings as text lines (Edge Impulse data-forwarder style).
     Forward(forward::ForwardCommand),
+    /// Rebuild a bundle's model (CI): verify its lock, train, quantize, write artifacts, check gates.
+    /// Exit code 0 = all gates pass, 1 = a gate failed, 2 = the bundle is unusable.
+    Build(build::BuildCommand),
     /// Upload a trained model to a board (or export it as files).
     Deploy(deploy::DeployCommand),
     /// Show a board classifying its sensor live.
@@ -53,7 +57,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Command::Build(command) = cli.command {
+        return runtime.block_on(build::run(command, cli.json));
+    }
     let result = match cli.command {
+        Command::Build(_) => unreachable!("handled above"),
         Command::Sim(command) => sim::run(command, cli.json, &cancel),
         Command::Devices(command) => runtime.block_on(devices::run(command, cli.json)),
         Command::Stream(command) => runtime.block_on(stream::run(command, cli.json, &cancel)),

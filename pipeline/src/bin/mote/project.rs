@@ -84,11 +84,12 @@ pub enum ProjectCommand {
         #[arg(long)]
         hmac_key: Option<String>,
     },
-    /// Export samples: Mote dataset (csv), Parquet, or Edge Impulse JSON.
+    /// Export the project as a bundle for CI (`mote build`), or samples as a Mote dataset (csv),
+    /// Parquet, or Edge Impulse JSON.
     Export {
         #[command(flatten)]
         project: ProjectArg,
-        #[arg(long, default_value = "csv", value_parser = ["csv", "parquet", "ei-json"])]
+        #[arg(long, default_value = "bundle", value_parser = ["bundle", "csv", "parquet", "ei-json"])]
         format: String,
         #[arg(long)]
         out: PathBuf,
@@ -204,6 +205,21 @@ pub async fn run(command: ProjectCommand, json: bool, cancel: Arc<AtomicBool>) -
         }
         ProjectCommand::Export { project, format, out, filter } => {
             let opened = project.open().await?;
+            if format == "bundle" {
+                let exported = mote_pipeline::bundle::export_bundle(&opened, &out).await;
+                opened.close().await;
+                let lock = exported?;
+                if json {
+                    print_json(&json!({ "out": out, "files": lock.files.len(), "lock": lock }));
+                } else {
+                    println!(
+                        "bundle with {} files written to {} (checked by its mote.lock)",
+                        lock.files.len(),
+                        out.display()
+                    );
+                }
+                return Ok(());
+            }
             let result = match format.as_str() {
                 "parquet" => opened.export_parquet(&out, &filter.filter()).await,
                 "ei-json" => opened.export_ei_json(&out, &filter.filter()).await,
