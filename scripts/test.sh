@@ -20,6 +20,12 @@ for fuzz in device-agent/wire/fuzz device-agent/runtime/fuzz; do
     cargo build --quiet --locked --manifest-path "$fuzz/Cargo.toml" --target-dir "${CARGO_TARGET_DIR:-target}/fuzz"
 done
 
+step "the CLI builds without the GUI's system libraries"
+if cargo tree --locked -p mote-pipeline -e normal --prefix none | grep -qE '^(tauri|wry|webkit2gtk|gtk|javascriptcore-rs) '; then
+    echo "mote-pipeline (the mote CLI) depends on a GUI crate" >&2
+    exit 1
+fi
+
 step "the interface (type check and build)"
 (cd ui && npm run --silent check && npm run --silent build)
 

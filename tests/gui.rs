@@ -200,6 +200,41 @@ async fn collect_train_deploy_and_classify_live() {
     app.client.clone().close().await.expect("session closes");
 }
 
+/// A CI bundle opens as a project (the folder is handed over as the native folder dialog would:
+/// WebDriver cannot drive the OS's dialog).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ci_bundle_opens_as_a_project() {
+    let work = tempfile::tempdir().unwrap();
+    let dataset = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../datasets/basic-motions");
+    let mote = |args: &[&str]| {
+        let status = std::process::Command::new(mote_e2e::workspace_binary("mote"))
+            .current_dir(work.path())
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "mote {args:?}");
+    };
+    mote(&["init", "--project", "p"]);
+    mote(&["import", "--project", "p", dataset.to_str().unwrap()]);
+    mote(&["export", "--project", "p", "--out", "basic-motions-bundle"]);
+    let bundle = work.path().join("basic-motions-bundle");
+
+    let app = App::launch().await;
+    app.click("[data-page=dashboard]").await;
+    app.wait_for("#open-project").await;
+    let open = "return window.__TAURI_INTERNALS__.invoke('open_project', { dir: arguments[0] }).then(() => 'ok', (e) => JSON.stringify(e))";
+    let outcome =
+        app.client.execute(open, vec![bundle.to_str().unwrap().into()]).await.expect("open_project");
+    assert_eq!(outcome, serde_json::json!("ok"));
+    app.click("[data-page=devices]").await;
+    app.click("[data-page=dashboard]").await;
+    let project = app.wait_text("#project", "the bundle's project", |t| t.contains("basic-motions")).await;
+    assert!(project.contains("walking") && project.contains("badminton"), "{project}");
+    app.screenshot("dashboard-bundle").await;
+    app.client.clone().close().await.expect("session closes");
+}
+
 /// The number that follows `label` in `text` (element text may or may not put a space between).
 fn number_after(text: &str, label: &str) -> Option<f64> {
     let rest = text.split(label).nth(1)?.trim_start();

@@ -300,32 +300,45 @@ pub async fn build_bundle(bundle: &Path, out: &Path, gates: &[Gate]) -> Result<B
     result
 }
 
+/// Verifies `bundle` and makes it a project in `dir` (created): its samples and exactly its
+/// settings. How the app opens a bundle, and where `build` starts.
+pub async fn open_bundle(bundle: &Path, dir: &Path) -> Result<Project, BundleError> {
+    verify_bundle(bundle)?;
+    let mut project = Project::create(dir, None, Arc::new(SystemClock)).await?;
+    let filled = async {
+        project.import_dir(bundle, &ImportOptions::default()).await?;
+        // The bundle's settings, exactly (an import adopts a preset only into a fresh project).
+        let config_path = bundle.join(mote_project::config::CONFIG_FILE);
+        let text = std::fs::read_to_string(&config_path).map_err(io(&config_path))?;
+        let config = ProjectConfig::parse(&text, &config_path).map_err(mote_project::ProjectError::from)?;
+        project.save_config(config)?;
+        Ok::<_, BundleError>(())
+    }
+    .await;
+    match filled {
+        Ok(()) => Ok(project),
+        Err(error) => {
+            project.close().await;
+            let _ = std::fs::remove_dir_all(dir);
+            Err(error)
+        }
+    }
+}
+
 async fn build_in(
     bundle: &Path,
     out: &Path,
     work: &Path,
     gates: &[Gate],
 ) -> Result<BuildOutcome, BundleError> {
-    let mut project = Project::create(work, None, Arc::new(SystemClock)).await?;
-    let outcome =
-        async {
-            project.import_dir(bundle, &ImportOptions::default()).await?;
-            // The bundle's settings, exactly (an import adopts a preset only into a fresh project).
-            let config_path = bundle.join(mote_project::config::CONFIG_FILE);
-            let config = ProjectConfig::parse(
-                &std::fs::read_to_string(&config_path).map_err(io(&config_path))?,
-                &config_path,
-            )
-            .map_err(mote_project::ProjectError::from)?;
-            project.save_config(config)?;
-            let report = train_project(&project, Arc::new(AtomicBool::new(false)), |_| {
-                std::ops::ControlFlow::Continue(())
-            })
-            .await?;
-            let stored = latest_model(&project).await?;
-            write_artifacts(&project.model_dir(&stored), &report, out, gates)
-        }
-        .await;
+    let project = open_bundle(bundle, work).await?;
+    let outcome = async {
+        let cancel = Arc::new(AtomicBool::new(false));
+        let report = train_project(&project, cancel, |_| std::ops::ControlFlow::Continue(())).await?;
+        let stored = latest_model(&project).await?;
+        write_artifacts(&project.model_dir(&stored), &report, out, gates)
+    }
+    .await;
     project.close().await;
     outcome
 }

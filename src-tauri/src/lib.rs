@@ -31,6 +31,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             project::record_sample,
             project::delete_sample,
             project::open_project,
+            project::export_bundle,
             dataset::sample_data,
             dataset::relabel_samples,
             dataset::move_samples,

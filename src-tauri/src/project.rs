@@ -206,7 +206,8 @@ pub async fn delete_sample(state: State<'_, AppState>, id: i32) -> Result<(), Ap
 }
 
 /// Opens (or creates) the project in `dir`, or in a folder picked with a dialog when `dir` is
-/// not given; the previous project is closed. `None` when the dialog was cancelled.
+/// not given; a CI bundle folder is checked against its lock and opened as a new project. The
+/// previous project is closed. `None` when the dialog was cancelled.
 #[tauri::command]
 #[specta::specta]
 pub async fn open_project(
@@ -227,7 +228,25 @@ pub async fn open_project(
             }
         }
     };
-    let opened = Project::open_or_create(&dir).await?;
+    // A CI bundle (mote.lock, no database) becomes a project of its own in the projects folder.
+    let opened = if dir.join(mote_pipeline::bundle::LOCK_FILE).exists()
+        && !dir.join(mote_project::DATABASE_FILE).exists()
+    {
+        let name =
+            dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "bundle".into());
+        let projects =
+            Project::default_dir()?.parent().map(|p| p.to_path_buf()).unwrap_or_else(|| dir.clone());
+        let target = projects.join(format!("{name}-from-bundle"));
+        if target.join(mote_project::DATABASE_FILE).exists() {
+            Project::open(&target).await?
+        } else {
+            mote_pipeline::bundle::open_bundle(&dir, &target)
+                .await
+                .map_err(|e| AppError::new(e.code(), e.to_string()))?
+        }
+    } else {
+        Project::open_or_create(&dir).await?
+    };
     {
         let mut slot = state.project.lock().await;
         if let Some(previous) = slot.replace(opened) {
@@ -235,4 +254,35 @@ pub async fn open_project(
         }
     }
     project_info(state).await.map(Some)
+}
+
+/// Writes the project as a CI bundle (`mote build`) into `dir`, or a folder picked with a dialog
+/// (which must be empty). Returns the folder, `None` when the dialog was cancelled.
+#[tauri::command]
+#[specta::specta]
+pub async fn export_bundle(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    dir: Option<String>,
+) -> Result<Option<String>, AppError> {
+    let dir = match dir {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => {
+            use tauri_plugin_dialog::DialogExt as _;
+            let picked = tokio::task::spawn_blocking(move || app.dialog().file().blocking_pick_folder())
+                .await
+                .map_err(|e| AppError::new("internal", e.to_string()))?;
+            match picked.and_then(|p| p.into_path().ok()) {
+                Some(dir) => dir,
+                None => return Ok(None),
+            }
+        }
+    };
+    with_project(&state, async |project| {
+        mote_pipeline::bundle::export_bundle(project, &dir)
+            .await
+            .map_err(|e| AppError::new(e.code(), e.to_string()))?;
+        Ok(Some(dir.display().to_string()))
+    })
+    .await
 }

@@ -29,9 +29,15 @@ export const commands = {
 	deleteSample: (id: number) => typedError<null, AppError>(__TAURI_INVOKE("delete_sample", { id })),
 	/**
 	 *  Opens (or creates) the project in `dir`, or in a folder picked with a dialog when `dir` is
-	 *  not given; the previous project is closed. `None` when the dialog was cancelled.
+	 *  not given; a CI bundle folder is checked against its lock and opened as a new project. The
+	 *  previous project is closed. `None` when the dialog was cancelled.
 	 */
 	openProject: (dir: string | null) => typedError<ProjectInfo | null, AppError>(__TAURI_INVOKE("open_project", { dir })),
+	/**
+	 *  Writes the project as a CI bundle (`mote build`) into `dir`, or a folder picked with a dialog
+	 *  (which must be empty). Returns the folder, `None` when the dialog was cancelled.
+	 */
+	exportBundle: (dir: string | null) => typedError<string | null, AppError>(__TAURI_INVOKE("export_bundle", { dir })),
 	sampleData: (id: number) => typedError<SampleData, AppError>(__TAURI_INVOKE("sample_data", { id })),
 	relabelSamples: (ids: number[], label: string) => typedError<number, AppError>(__TAURI_INVOKE("relabel_samples", { ids, label })),
 	moveSamples: (ids: number[], to: string) => typedError<number, AppError>(__TAURI_INVOKE("move_samples", { ids, to })),
