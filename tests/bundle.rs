@@ -145,7 +145,7 @@ fn damaged_bundles_are_refused_with_the_problem_named_and_nothing_written() {
                 v["files"]["../x"] = serde_json::json!("00");
             })
         },
-        "names `../x`, which is not a plain path",
+        "`../x` is not a plain path inside the bundle",
     );
     damage("future-lock", &|b| lock(b, &|v| v["lock_version"] = serde_json::json!(9)), "lock version 9");
     damage(
@@ -188,4 +188,45 @@ fn the_example_workflow_commands_run_on_a_sample_bundle() {
         .unwrap();
     ok(output);
     assert!(dir.path().join("artifacts/model.mote").exists());
+}
+
+#[test]
+fn archives_are_deterministic_and_a_traversal_entry_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let dataset = Path::new(env!("CARGO_MANIFEST_DIR")).join("../datasets/basic-motions");
+    ok(mote(dir.path(), &["init", "--project", "project"]));
+    ok(mote(dir.path(), &["import", "--project", "project", dataset.to_str().unwrap()]));
+    ok(mote(dir.path(), &["export", "--project", "project", "--out", "one.tar.zst"]));
+    ok(mote(dir.path(), &["export", "--project", "project", "--out", "two.tar.zst"]));
+    let one = std::fs::read(dir.path().join("one.tar.zst")).unwrap();
+    assert_eq!(
+        one,
+        std::fs::read(dir.path().join("two.tar.zst")).unwrap(),
+        "same project, same archive bytes"
+    );
+    ok(mote(dir.path(), &["build", "one.tar.zst", "--out", "from-archive"]));
+    assert!(dir.path().join("from-archive/model.mote").exists());
+    assert!(!dir.path().join("from-archive/.work").exists(), "the scratch space is cleaned up");
+
+    // An archive with an entry that climbs out: refused before anything is unpacked.
+    let evil = dir.path().join("evil.tar.zst");
+    {
+        let encoder = zstd::Encoder::new(std::fs::File::create(&evil).unwrap(), 3).unwrap();
+        let mut builder = tar::Builder::new(encoder);
+        let payload = b"escaped\n";
+        let mut header = tar::Header::new_old();
+        header.as_old_mut().name[..4].copy_from_slice(b"../x");
+        header.set_size(payload.len() as u64);
+        header.set_mode(0o644);
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_cksum();
+        builder.append(&header, &payload[..]).unwrap();
+        builder.into_inner().unwrap().finish().unwrap();
+    }
+    let out = dir.path().join("artifacts/evil");
+    let output = mote(dir.path(), &["build", "evil.tar.zst", "--out", out.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(message.contains("`../x`"), "{message}");
+    assert!(!out.exists() && !dir.path().join("artifacts/x").exists() && !dir.path().join("x").exists());
 }

@@ -46,7 +46,7 @@ pub enum BundleError {
     BadLock(String),
     #[error("{LOCK_FILE} has lock version {0}; this Mote reads version {LOCK_VERSION} (update Mote)")]
     UnknownLockVersion(u32),
-    #[error("{LOCK_FILE} names `{0}`, which is not a plain path inside the bundle")]
+    #[error("`{0}` is not a plain path inside the bundle (it would land outside it)")]
     PathTraversal(String),
     #[error("`{0}` is listed in {LOCK_FILE} but missing from the bundle")]
     MissingFile(String),
@@ -122,8 +122,17 @@ fn files_in(dir: &Path) -> Result<Vec<String>, BundleError> {
     Ok(out)
 }
 
-/// Writes `project` as a bundle into `out` (which must not exist or be empty).
+/// Writes `project` as a bundle into `out` (a folder that must not exist or be empty, or a
+/// `.tar.zst` archive).
 pub async fn export_bundle(project: &Project, out: &Path) -> Result<Lock, BundleError> {
+    if is_archive(out) {
+        let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let temp = tempfile::tempdir_in(parent).map_err(io(parent))?;
+        let folder = temp.path().join("bundle");
+        let lock = Box::pin(export_bundle(project, &folder)).await?;
+        pack_archive(&folder, out)?;
+        return Ok(lock);
+    }
     project.export_dataset(out, &SampleFilter::default()).await?;
     let config = project.config();
     let mut files = BTreeMap::new();
@@ -289,15 +298,103 @@ pub struct BuildOutcome {
 /// empty): `model.mote`, `c/mote_model.h`, `rust/<crate>/…`, the plots, `report.html`,
 /// `metrics.json`. Nothing is written before the bundle checks out, and nothing outside `out`.
 pub async fn build_bundle(bundle: &Path, out: &Path, gates: &[Gate]) -> Result<BuildOutcome, BundleError> {
-    verify_bundle(bundle)?;
-    if out.exists() && std::fs::read_dir(out).map_err(io(out))?.next().is_some() {
+    let archive = is_archive(bundle);
+    if archive {
+        if !bundle.is_file() {
+            return Err(BundleError::NotAFolder(bundle.to_path_buf()));
+        }
+    } else {
+        verify_bundle(bundle)?;
+    }
+    let existed = out.exists();
+    if existed && std::fs::read_dir(out).map_err(io(out))?.next().is_some() {
         return Err(BundleError::ArtifactsNotEmpty(out.to_path_buf()));
     }
     std::fs::create_dir_all(out).map_err(io(out))?;
     let work = out.join(".work");
-    let result = build_in(bundle, out, &work, gates).await;
+    let result = async {
+        let folder = if archive {
+            // Unpacked inside the artifacts folder, every entry checked first: nothing lands
+            // outside it.
+            let folder = work.join("bundle");
+            unpack_archive(bundle, &folder)?;
+            verify_bundle(&folder)?;
+            folder
+        } else {
+            bundle.to_path_buf()
+        };
+        build_in(&folder, out, &work.join("project"), gates).await
+    }
+    .await;
     let _ = std::fs::remove_dir_all(&work);
+    if result.is_err() && !existed {
+        let _ = std::fs::remove_dir_all(out);
+    }
     result
+}
+
+/// Whether `path` names a bundle archive (`.tar.zst`) rather than a folder.
+pub fn is_archive(path: &Path) -> bool {
+    path.to_string_lossy().ends_with(".tar.zst")
+}
+
+/// Packs a bundle folder into a `.tar.zst` deterministically: entries sorted, mode 0644, no
+/// owner, time 0 — the same folder always gives the same bytes.
+pub fn pack_archive(folder: &Path, archive: &Path) -> Result<(), BundleError> {
+    let mut names = files_in(folder)?;
+    names.push(LOCK_FILE.to_string());
+    names.sort();
+    let file = std::fs::File::create(archive).map_err(io(archive))?;
+    let encoder = zstd::Encoder::new(file, 9).map_err(io(archive))?;
+    let mut builder = tar::Builder::new(encoder);
+    builder.mode(tar::HeaderMode::Deterministic);
+    for name in &names {
+        let path = folder.join(name);
+        let bytes = std::fs::read(&path).map_err(io(&path))?;
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_mtime(0);
+        header.set_entry_type(tar::EntryType::Regular);
+        builder.append_data(&mut header, name, bytes.as_slice()).map_err(io(archive))?;
+    }
+    let encoder = builder.into_inner().map_err(io(archive))?;
+    encoder.finish().map_err(io(archive))?;
+    Ok(())
+}
+
+/// Unpacks a `.tar.zst` bundle into `into`, refusing any entry that is not a plain file (or
+/// folder) with a plain relative path — `../x`, `/etc/x`, links — before writing anything.
+fn unpack_archive(archive: &Path, into: &Path) -> Result<(), BundleError> {
+    let unreadable = |e: std::io::Error| BundleError::BadLock(format!("the archive cannot be read: {e}"));
+    let file = std::fs::File::open(archive).map_err(io(archive))?;
+    let decoder = zstd::Decoder::new(file).map_err(unreadable)?;
+    let mut reader = tar::Archive::new(decoder);
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    for entry in reader.entries().map_err(unreadable)? {
+        let mut entry = entry.map_err(unreadable)?;
+        let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let kind = entry.header().entry_type();
+        let plain = !raw.is_empty()
+            && !raw.contains('\\')
+            && Path::new(&raw).components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+        if !plain || !(kind.is_file() || kind.is_dir()) {
+            return Err(BundleError::PathTraversal(raw));
+        }
+        if kind.is_file() {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut bytes).map_err(unreadable)?;
+            files.push((raw, bytes));
+        }
+    }
+    for (name, bytes) in files {
+        let path = into.join(&name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        std::fs::write(&path, bytes).map_err(io(&path))?;
+    }
+    Ok(())
 }
 
 /// Verifies `bundle` and makes it a project in `dir` (created): its samples and exactly its
