@@ -15,6 +15,10 @@ scripts/check-nostd.sh
 step "runtime and DSP code size for thumbv7em (the flash estimates' figures are current)"
 scripts/measure-code-size.sh --check
 
+step "firmware for the emulated Cortex-M4F (QEMU mps2-an386)"
+MOTE_FIRMWARE_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}/firmware" scripts/build-firmware.sh
+export MOTE_FIRMWARE_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}/firmware"
+
 step "the fuzz targets build (frame decoder, model-blob parser)"
 for fuzz in device-agent/wire/fuzz device-agent/runtime/fuzz; do
     cargo build --quiet --locked --manifest-path "$fuzz/Cargo.toml" --target-dir "${CARGO_TARGET_DIR:-target}/fuzz"

@@ -2,6 +2,7 @@
 //! workspace's binaries.
 
 pub mod gui;
+pub mod qemu;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;

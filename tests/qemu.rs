@@ -1,0 +1,153 @@
+//! The device agent as real firmware: built for the Cortex-M4F with Debian's toolchain, booted in
+//! QEMU (`mps2-an386`), and driven over its UART exactly like a board on a USB port — stream,
+//! train on what it streamed, upload the model, and compare every classified window with the host
+//! runtime bit for bit; then garbage and a damaged model must leave it answering.
+
+use std::io::Write as _;
+use std::process::{Command, Output};
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use mote_e2e::qemu::QemuBoard;
+use mote_e2e::workspace_binary;
+use mote_pipeline::link::stream::{CaptureRequest, capture};
+use mote_pipeline::link::{Board, ConnectOptions, LinkError};
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+fn mote(dir: &std::path::Path, args: &[&str]) -> Output {
+    let output = Command::new(workspace_binary("mote")).current_dir(dir).args(args).output().unwrap();
+    assert!(
+        output.status.success(),
+        "mote {args:?}:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// The replay table's second half (5–10 s of every 10 s) is the "wave" segment.
+fn label_at(t_us: u64) -> &'static str {
+    if (t_us / 10_000) % 1000 < 500 { "rest" } else { "wave" }
+}
+
+#[test]
+fn firmware_streams_runs_the_uploaded_model_bit_for_bit_and_survives_garbage() {
+    let rt = runtime();
+    let mut qemu = QemuBoard::boot();
+    let mut board = rt.block_on(Board::connect(&qemu.pty, &ConnectOptions::default())).expect("handshake");
+    assert_eq!(board.info().board, "qemu-mps2-an386");
+    assert!(board.info().has_capability("inference") && board.info().has_capability("instruction_count"));
+
+    // Stream 12 s of the replayed accelerometer; label every sample by where it is in the replay.
+    let request = CaptureRequest { sensor: "accel".into(), rate_hz: 100, duration: Duration::from_secs(12) };
+    let captured = rt.block_on(capture(&mut board, &request, &AtomicBool::new(false), |_| {})).unwrap();
+    assert_eq!(captured.n_samples(), 1200, "every sample of 12 s at 100 Hz");
+    assert!(captured.gaps.is_empty());
+    drop(board);
+
+    // Write the segments as a Mote dataset and train on it with the CLI.
+    let dir = tempfile::tempdir().unwrap();
+    let dataset = dir.path().join("dataset");
+    std::fs::create_dir_all(dataset.join("data")).unwrap();
+    let mut segments: Vec<(&str, Vec<[i16; 3]>)> = Vec::new();
+    for (index, values) in captured.indexed_samples() {
+        let label = label_at(captured.t0_us + index * 10_000);
+        match segments.last_mut() {
+            Some((last, samples)) if *last == label => samples.push([values[0], values[1], values[2]]),
+            _ => segments.push((label, vec![[values[0], values[1], values[2]]])),
+        }
+    }
+    let mut index = String::from("name,label,split,file\n");
+    for (n, (label, samples)) in segments.iter().enumerate().filter(|(_, (_, s))| s.len() >= 150) {
+        let name = format!("{label}.{n}");
+        let mut text = String::from(
+            "# mote-sample 1\n# sensor: accel\n# device: qemu-mps2-an386-1\n# rate_hz: 100\n# units: m/s2,m/s2,m/s2\n",
+        );
+        let scale = board_scale();
+        text.push_str(&format!("# scales: {scale},{scale},{scale}\naccX,accY,accZ\n"));
+        for s in samples {
+            text.push_str(&format!("{},{},{}\n", s[0], s[1], s[2]));
+        }
+        std::fs::write(dataset.join(format!("data/{name}.csv")), text).unwrap();
+        index.push_str(&format!("{name},{label},train,data/{name}.csv\n"));
+    }
+    std::fs::write(dataset.join("samples.csv"), index).unwrap();
+    std::fs::write(
+        dataset.join("mote.toml"),
+        "[project]\nname = \"qemu\"\nseed = 3\n\n[data]\nsensor = \"accel\"\naxes = [\"accX\", \"accY\", \"accZ\"]\n\
+         rate_hz = 100.0\nlabels = []\n\n[window]\nlength_ms = 1000\nstride_ms = 250\n\n[dsp]\nblock = \"flatten\"\n\n\
+         [learn]\nblock = \"dense\"\nhidden = [16, 8]\nepochs = 60\n",
+    )
+    .unwrap();
+    mote(dir.path(), &["init", "--project", "p"]);
+    mote(dir.path(), &["import", "--project", "p", dataset.to_str().unwrap()]);
+    mote(dir.path(), &["train", "--project", "p"]);
+
+    // Upload into the board and classify live, every window re-run on the host.
+    mote(dir.path(), &["deploy", "--project", "p", "--port", &qemu.pty]);
+    let live = mote(dir.path(), &["--json", "live", "--project", "p", "--port", &qemu.pty, "--verify", "--windows", "24"]);
+    let text = String::from_utf8_lossy(&live.stdout);
+    let windows: Vec<serde_json::Value> = text
+        .lines()
+        .filter(|line| line.starts_with('{') && line.contains("\"seq\""))
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(windows.len(), 24);
+    let mut nn_instructions = Vec::new();
+    for window in &windows {
+        assert_eq!(window["parity"], true, "board and host differ: {window}");
+        let dsp = window["dsp_instructions"].as_u64().expect("instructions counted");
+        let nn = window["nn_instructions"].as_u64().expect("instructions counted");
+        assert!(dsp > 0 && nn > 0, "{window}");
+        nn_instructions.push(nn);
+    }
+    nn_instructions.sort();
+    eprintln!(
+        "qemu: 24 windows bit-identical with the host; instructions per window: DSP ~{}, NN median {}",
+        windows[12]["dsp_instructions"], nn_instructions[12]
+    );
+
+    // Garbage on the line, then a model with a flipped byte: refused, and the board still answers.
+    {
+        let mut raw = serialport::new(&qemu.pty, 115_200).timeout(Duration::from_secs(2)).open_native().unwrap();
+        let mut state = 0x9e37_79b9u32;
+        let garbage: Vec<u8> = (0..4096)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                state as u8
+            })
+            .collect();
+        raw.write_all(&garbage).unwrap();
+        raw.flush().unwrap();
+    }
+    // QEMU's UART takes in one byte at a time, so the flood takes a few seconds to drain (a real
+    // UART at 115,200 baud needs 0.36 s for it); the board must answer once it has.
+    let mut board = None;
+    for _ in 0..6 {
+        if let Ok(connected) = rt.block_on(Board::connect(&qemu.pty, &ConnectOptions::default())) {
+            board = Some(connected);
+            break;
+        }
+    }
+    let mut board = board.expect("handshake after garbage");
+    let blob = std::fs::read(dir.path().join("p/models/1/model.mote")).unwrap();
+    let mut damaged = blob.clone();
+    let middle = damaged.len() / 2;
+    damaged[middle] ^= 0x40;
+    match rt.block_on(board.upload_model(&damaged, &AtomicBool::new(false), |_, _| {})) {
+        Err(LinkError::Refused { detail, .. }) => assert_eq!(detail, "model blob CRC mismatch"),
+        other => panic!("a damaged model must be refused, got {other:?}"),
+    }
+    rt.block_on(board.ping()).expect("the board still answers");
+    assert!(qemu.is_running(), "no hard fault: QEMU is still running the firmware");
+}
+
+/// The accelerometer's scale as the firmware reports it (1 g = 4096 counts).
+fn board_scale() -> f32 {
+    9.806_65 / 4096.0
+}
