@@ -88,7 +88,10 @@ fn firmware_streams_runs_the_uploaded_model_bit_for_bit_and_survives_garbage() {
 
     // Upload into the board and classify live, every window re-run on the host.
     mote(dir.path(), &["deploy", "--project", "p", "--port", &qemu.pty]);
-    let live = mote(dir.path(), &["--json", "live", "--project", "p", "--port", &qemu.pty, "--verify", "--windows", "24"]);
+    let live = mote(
+        dir.path(),
+        &["--json", "live", "--project", "p", "--port", &qemu.pty, "--verify", "--windows", "24"],
+    );
     let text = String::from_utf8_lossy(&live.stdout);
     let windows: Vec<serde_json::Value> = text
         .lines()
@@ -112,7 +115,8 @@ fn firmware_streams_runs_the_uploaded_model_bit_for_bit_and_survives_garbage() {
 
     // Garbage on the line, then a model with a flipped byte: refused, and the board still answers.
     {
-        let mut raw = serialport::new(&qemu.pty, 115_200).timeout(Duration::from_secs(2)).open_native().unwrap();
+        let mut raw =
+            serialport::new(&qemu.pty, 115_200).timeout(Duration::from_secs(2)).open_native().unwrap();
         let mut state = 0x9e37_79b9u32;
         let garbage: Vec<u8> = (0..4096)
             .map(|_| {

@@ -21,7 +21,7 @@ use tauri::State;
 use tauri::ipc::Channel;
 
 use crate::dto::AppError;
-use crate::project::{with_project, with_project_mut};
+use crate::project::{folder_or_dialog, with_project, with_project_mut};
 use crate::state::AppState;
 
 impl From<TrainingError> for AppError {
@@ -511,18 +511,8 @@ pub async fn export_model(
     dir: Option<String>,
 ) -> Result<Vec<String>, AppError> {
     let (_, blob) = with_project(&state, async |project| Ok(model_blob(project, None).await?)).await?;
-    let dir = match dir {
-        Some(dir) => std::path::PathBuf::from(dir),
-        None => {
-            use tauri_plugin_dialog::DialogExt as _;
-            let picked = tokio::task::spawn_blocking(move || app.dialog().file().blocking_pick_folder())
-                .await
-                .map_err(|e| AppError::new("internal", e.to_string()))?;
-            match picked.and_then(|p| p.into_path().ok()) {
-                Some(dir) => dir,
-                None => return Ok(Vec::new()),
-            }
-        }
+    let Some(dir) = folder_or_dialog(app, dir).await? else {
+        return Ok(Vec::new());
     };
     let files = mote_convert::export::write(&format, &blob, &dir)
         .map_err(|e| AppError::new("export", e.to_string()))?;

@@ -215,18 +215,8 @@ pub async fn open_project(
     state: State<'_, AppState>,
     dir: Option<String>,
 ) -> Result<Option<ProjectInfo>, AppError> {
-    let dir = match dir {
-        Some(dir) => std::path::PathBuf::from(dir),
-        None => {
-            use tauri_plugin_dialog::DialogExt as _;
-            let picked = tokio::task::spawn_blocking(move || app.dialog().file().blocking_pick_folder())
-                .await
-                .map_err(|e| AppError::new("internal", e.to_string()))?;
-            match picked.and_then(|p| p.into_path().ok()) {
-                Some(dir) => dir,
-                None => return Ok(None),
-            }
-        }
+    let Some(dir) = folder_or_dialog(app, dir).await? else {
+        return Ok(None);
     };
     // A CI bundle (mote.lock, no database) becomes a project of its own in the projects folder.
     let opened = if dir.join(mote_pipeline::bundle::LOCK_FILE).exists()
@@ -265,18 +255,8 @@ pub async fn export_bundle(
     state: State<'_, AppState>,
     dir: Option<String>,
 ) -> Result<Option<String>, AppError> {
-    let dir = match dir {
-        Some(dir) => std::path::PathBuf::from(dir),
-        None => {
-            use tauri_plugin_dialog::DialogExt as _;
-            let picked = tokio::task::spawn_blocking(move || app.dialog().file().blocking_pick_folder())
-                .await
-                .map_err(|e| AppError::new("internal", e.to_string()))?;
-            match picked.and_then(|p| p.into_path().ok()) {
-                Some(dir) => dir,
-                None => return Ok(None),
-            }
-        }
+    let Some(dir) = folder_or_dialog(app, dir).await? else {
+        return Ok(None);
     };
     with_project(&state, async |project| {
         mote_pipeline::bundle::export_bundle(project, &dir)
@@ -285,4 +265,19 @@ pub async fn export_bundle(
         Ok(Some(dir.display().to_string()))
     })
     .await
+}
+
+/// `dir` when given, else a folder the person picks in the system's dialog (`None`: cancelled).
+pub(crate) async fn folder_or_dialog(
+    app: tauri::AppHandle,
+    dir: Option<String>,
+) -> Result<Option<std::path::PathBuf>, AppError> {
+    if let Some(dir) = dir {
+        return Ok(Some(std::path::PathBuf::from(dir)));
+    }
+    use tauri_plugin_dialog::DialogExt as _;
+    let picked = tokio::task::spawn_blocking(move || app.dialog().file().blocking_pick_folder())
+        .await
+        .map_err(|e| AppError::new("internal", e.to_string()))?;
+    Ok(picked.and_then(|p| p.into_path().ok()))
 }

@@ -50,7 +50,8 @@ impl QemuBoard {
                 }
             });
         }
-        let pty = receiver.recv_timeout(Duration::from_secs(20)).expect("QEMU names its serial pseudo-terminal");
+        let pty =
+            receiver.recv_timeout(Duration::from_secs(20)).expect("QEMU names its serial pseudo-terminal");
         QemuBoard { child, pty }
     }
 
