@@ -1,6 +1,5 @@
 //! Mote Studio in a real window: Xvfb, WebKitWebDriver behind tauri-driver, and the app binary,
 //! clicked through like a person would. Screenshots of every page go to `test-output/gui/`.
-//! (`WEBKIT_DISABLE_COMPOSITING_MODE` must stay unset: with it, WebKitWebDriver's screenshot hangs.)
 
 use std::time::Duration;
 

@@ -1,6 +1,5 @@
 //! Mote Studio driven through WebDriver: Xvfb, WebKitWebDriver behind tauri-driver, and the app
 //! binary in a real window. Used by the GUI suite and the GUI benchmark.
-//! (`WEBKIT_DISABLE_COMPOSITING_MODE` must stay unset: with it, WebKitWebDriver's screenshot hangs.)
 
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt as _;
@@ -108,6 +107,11 @@ pub struct App {
 
 impl App {
     pub async fn launch() -> App {
+        Self::launch_with_env(&[]).await
+    }
+
+    /// [`App::launch`] with extra environment variables for the app (e.g. WebKit settings).
+    pub async fn launch_with_env(env: &[(&str, &str)]) -> App {
         let (display_guard, display) = start_display();
         let data = tempfile::tempdir().unwrap();
         let (port, native_port) = free_ports();
@@ -121,6 +125,7 @@ impl App {
             .env("NO_AT_BRIDGE", "1")
             .env("MOTE_RUNTIME_DIR", data.path())
             .env("XDG_DATA_HOME", data.path().join("data"))
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             // Not our stderr: a process that outlived the test would hold the test runner's pipe.
             .stderr(driver_log)
@@ -213,7 +218,18 @@ impl App {
     }
 
     pub async fn screenshot(&self, name: &str) {
+        // Without GPU compositing (the app's default with no GPU), WebKit takes a snapshot on
+        // the next paint: keep the page painting (an invisible pixel changing every frame) until
+        // the snapshot is taken.
+        let repaint = "if (!window.__moteRepaint) { const dot = document.createElement('div'); \
+                       dot.style.cssText = 'position:fixed;left:0;top:0;width:1px;height:1px;pointer-events:none'; \
+                       document.body.appendChild(dot); let on = false; window.__moteRepaint = true; \
+                       const tick = () => { on = !on; dot.style.opacity = on ? '0.01' : '0.02'; \
+                         if (window.__moteRepaint) requestAnimationFrame(tick); else dot.remove(); }; \
+                       requestAnimationFrame(tick); }";
+        self.client.execute(repaint, vec![]).await.expect("keep painting");
         let png = self.client.screenshot().await.expect("screenshot");
+        let _ = self.client.execute("window.__moteRepaint = false", vec![]).await;
         assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "a real screenshot of {name}");
         std::fs::write(self.shots.join(format!("{name}.png")), png).unwrap();
     }
