@@ -234,6 +234,33 @@ async fn a_ci_bundle_opens_as_a_project() {
     app.client.clone().close().await.expect("session closes");
 }
 
+/// The real firmware on the emulated Cortex-M4F boots from the Deployment page, shows up among
+/// the ports, and stops from Devices like a pulled cable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_emulated_cortex_m4_boots_from_deployment() {
+    mote_e2e::qemu::firmware_elf(); // built by the test command
+    let app = App::launch().await;
+    app.click("[data-page=deployment]").await;
+    app.click("#boot-emulated").await;
+    let panel = app
+        .wait_text_for(Duration::from_secs(90), "main", "the emulated board connected", |t| {
+            t.contains("qemu-mps2-an386") && t.contains("slots")
+        })
+        .await;
+    assert!(panel.contains("Deploy to board"), "{panel}");
+    app.screenshot("deployment-emulated").await;
+    app.click("[data-page=devices]").await;
+    let ports = app.wait_text("main", "the emulated port", |t| t.contains("qemu-mps2-an386")).await;
+    assert!(ports.contains("/dev/pts/") && ports.contains("connected"), "{ports}");
+    app.wait_text("#board", "its sensors", |t| t.contains("accel")).await;
+    app.screenshot("devices-emulated").await;
+    app.click("button.danger").await;
+    let notice = app.wait_text("#notice", "a disconnect notice", |t| t.contains("disconnected")).await;
+    assert!(notice.contains("kept"), "{notice}");
+    app.wait_text("main", "the port gone", |t| !t.contains("qemu-mps2-an386")).await;
+    app.client.clone().close().await.expect("session closes");
+}
+
 /// The number that follows `label` in `text` (element text may or may not put a space between).
 fn number_after(text: &str, label: &str) -> Option<f64> {
     let rest = text.split(label).nth(1)?.trim_start();

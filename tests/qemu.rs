@@ -155,3 +155,98 @@ fn firmware_streams_runs_the_uploaded_model_bit_for_bit_and_survives_garbage() {
 fn board_scale() -> f32 {
     9.806_65 / 4096.0
 }
+
+/// `mote` with its own board registry (so boards of other tests stay out of sight).
+fn mote_in(registry: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(workspace_binary("mote")).env("MOTE_RUNTIME_DIR", registry).args(args).output().unwrap()
+}
+
+fn alive(pid: i32) -> bool {
+    unsafe { libc::kill(pid, 0) == 0 }
+}
+
+#[test]
+fn mote_flash_boots_the_emulated_board_where_every_tool_finds_it() {
+    let registry = tempfile::tempdir().unwrap();
+    let elf = mote_e2e::qemu::firmware_elf();
+
+    // Detached: the command returns once the board is up; discovery lists it as emulated.
+    let output = mote_in(
+        registry.path(),
+        &["--json", "flash", "--board", "qemu-mps2-an386", "--elf", elf.to_str().unwrap(), "--detach"],
+    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let started: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let port = started["port"].as_str().unwrap().to_string();
+    let pid = started["pid"].as_i64().unwrap() as i32;
+    assert!(port.starts_with("/dev/pts/") && alive(pid), "{started}");
+    let devices = mote_in(registry.path(), &["--json", "devices", "--probe"]);
+    let listed: serde_json::Value = serde_json::from_slice(&devices.stdout).unwrap();
+    let entry = listed
+        .as_array()
+        .into_iter()
+        .flatten()
+        .chain(listed["ports"].as_array().into_iter().flatten())
+        .find(|entry| entry["path"] == port.as_str())
+        .unwrap_or_else(|| panic!("{port} listed: {listed}"))
+        .clone();
+    assert_eq!(entry["kind"], "emulated", "{entry}");
+    assert!(entry.to_string().contains("qemu-mps2-an386"), "{entry}");
+    let rt = runtime();
+    let board = rt.block_on(Board::connect(&port, &ConnectOptions::default())).expect("handshake");
+    assert_eq!(board.info().board, "qemu-mps2-an386");
+    drop(board);
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    std::thread::sleep(Duration::from_millis(500));
+    let devices = mote_in(registry.path(), &["--json", "devices"]);
+    assert!(!String::from_utf8_lossy(&devices.stdout).contains(&port), "a stopped board is no longer listed");
+
+    // In the foreground the board runs until Ctrl-C, then QEMU is gone and so is the entry.
+    let mut child = Command::new(workspace_binary("mote"))
+        .env("MOTE_RUNTIME_DIR", registry.path())
+        .args(["--json", "flash", "--board", "qemu-mps2-an386", "--elf", elf.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line)
+        .unwrap();
+    let started: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    let qemu_pid = started["pid"].as_i64().unwrap() as i32;
+    let port = started["port"].as_str().unwrap().to_string();
+    rt.block_on(Board::connect(&port, &ConnectOptions::default())).expect("handshake in the foreground");
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert!(status.success(), "Ctrl-C ends `mote flash` cleanly: {status}");
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!alive(qemu_pid), "QEMU stops with the command");
+    assert!(
+        std::fs::read_dir(registry.path().join("mote/boards")).unwrap().next().is_none(),
+        "entry removed"
+    );
+
+    // Bad input: a missing image and a file that is not ARM firmware are named, nothing starts.
+    let missing =
+        mote_in(registry.path(), &["--json", "flash", "--board", "qemu-mps2-an386", "--elf", "/nope.elf"]);
+    assert!(!missing.status.success());
+    let text = String::from_utf8_lossy(&missing.stdout);
+    assert!(text.contains("no_firmware") && text.contains("/nope.elf"), "{text}");
+    let not_arm = mote_in(
+        registry.path(),
+        &[
+            "--json",
+            "flash",
+            "--board",
+            "qemu-mps2-an386",
+            "--elf",
+            workspace_binary("mote").to_str().unwrap(),
+        ],
+    );
+    let text = String::from_utf8_lossy(&not_arm.stdout);
+    assert!(text.contains("not_firmware") && text.contains("is not firmware for qemu-mps2-an386"), "{text}");
+    let unknown = mote_in(registry.path(), &["flash", "--board", "arduino-uno"]);
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("qemu-mps2-an386"),
+        "the known boards are listed"
+    );
+}

@@ -26,11 +26,14 @@ pub fn app_info() -> AppInfo {
 #[specta::specta]
 pub async fn list_devices(state: State<'_, AppState>) -> Result<Vec<Device>, AppError> {
     let connected = state.session.lock().await.as_ref().map(|session| session.port().to_string());
-    let ours: Vec<String> = state
+    let mut ours: Vec<String> = state
         .virtual_boards
         .lock()
         .map(|boards| boards.iter().map(|b| b.path.clone()).collect())
         .unwrap_or_default();
+    if let Ok(boards) = state.emulated_boards.lock() {
+        ours.extend(boards.iter().map(|board| board.port.clone()));
+    }
     let ports = tokio::task::spawn_blocking(list_ports)
         .await
         .map_err(|e| AppError::new("internal", e.to_string()))?;
@@ -104,6 +107,40 @@ pub async fn stop_virtual_board(state: State<'_, AppState>, device_id: String) -
             Ok(())
         }
         None => Err(AppError::new("not_found", format!("no virtual board `{device_id}` was started here"))),
+    }
+}
+
+/// Boots the device agent's firmware on an emulated Cortex-M4F (QEMU), building it first if its
+/// sources changed; the board appears among the ports like any serial board.
+#[tauri::command]
+#[specta::specta]
+pub async fn start_emulated_board(state: State<'_, AppState>) -> Result<VirtualBoard, AppError> {
+    let options = mote_pipeline::emulator::BootOptions { elf: None, register: true };
+    let board = tokio::task::spawn_blocking(move || mote_pipeline::emulator::EmulatedBoard::boot(&options))
+        .await
+        .map_err(|e| AppError::new("internal", e.to_string()))?
+        .map_err(|error| AppError::new(error.code(), error.to_string()))?;
+    let started = VirtualBoard { device_id: mote_pipeline::emulator::DEVICE_ID.into(), path: board.port.clone() };
+    if let Ok(mut boards) = state.emulated_boards.lock() {
+        boards.push(board);
+    }
+    Ok(started)
+}
+
+/// Stops an emulated board this app booted (by its port).
+#[tauri::command]
+#[specta::specta]
+pub async fn stop_emulated_board(state: State<'_, AppState>, port: String) -> Result<(), AppError> {
+    let board = state.emulated_boards.lock().ok().and_then(|mut boards| {
+        let idx = boards.iter().position(|board| board.port == port)?;
+        Some(boards.remove(idx))
+    });
+    match board {
+        Some(board) => {
+            tokio::task::spawn_blocking(move || drop(board)).await.ok();
+            Ok(())
+        }
+        None => Err(AppError::new("not_found", format!("no emulated board on `{port}` was started here"))),
     }
 }
 

@@ -20,6 +20,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             devices::list_devices,
             devices::start_virtual_board,
             devices::stop_virtual_board,
+            devices::start_emulated_board,
+            devices::stop_emulated_board,
             devices::connect,
             devices::connected_board,
             devices::disconnect,

@@ -12,6 +12,8 @@ pub struct AppState {
     /// The open project (the user's default project, opened on first use).
     pub project: tokio::sync::Mutex<Option<mote_project::Project>>,
     pub virtual_boards: std::sync::Mutex<Vec<RunningBoard>>,
+    /// Emulated boards (QEMU) this app booted; QEMU stops when they are dropped.
+    pub emulated_boards: std::sync::Mutex<Vec<mote_pipeline::emulator::EmulatedBoard>>,
     /// The cancel flag of the training run under way.
     pub training: std::sync::Mutex<Option<Arc<AtomicBool>>>,
 }

@@ -13,6 +13,13 @@ export const commands = {
 	startVirtualBoard: (script: string | null) => typedError<VirtualBoard, AppError>(__TAURI_INVOKE("start_virtual_board", { script })),
 	/**  Stops a virtual board this app started: to the host it looks like a pulled cable. */
 	stopVirtualBoard: (deviceId: string) => typedError<null, AppError>(__TAURI_INVOKE("stop_virtual_board", { deviceId })),
+	/**
+	 *  Boots the device agent's firmware on an emulated Cortex-M4F (QEMU), building it first if its
+	 *  sources changed; the board appears among the ports like any serial board.
+	 */
+	startEmulatedBoard: () => typedError<VirtualBoard, AppError>(__TAURI_INVOKE("start_emulated_board")),
+	/**  Stops an emulated board this app booted (by its port). */
+	stopEmulatedBoard: (port: string) => typedError<null, AppError>(__TAURI_INVOKE("stop_emulated_board", { port })),
 	connect: (port: string) => typedError<Board_Serialize, AppError>(__TAURI_INVOKE("connect", { port })),
 	/**  The board the app is connected to, if any. */
 	connectedBoard: () => typedError<Board_Serialize | null, AppError>(__TAURI_INVOKE("connected_board")),

@@ -242,6 +242,7 @@ fn serve<L: BoardLink>(
         device_id: ready.device_id.clone(),
         path: ready.path.clone(),
         tcp: ready.tcp.map(|addr| addr.to_string()),
+        kind: None,
     });
     on_ready(ready);
     while !stop.load(Ordering::Relaxed) {

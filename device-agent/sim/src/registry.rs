@@ -15,6 +15,9 @@ pub struct VirtualBoardEntry {
     pub path: Option<String>,
     /// Loopback address, when the board listens on TCP.
     pub tcp: Option<String>,
+    /// `emulated` for firmware in an emulator (QEMU); absent for the virtual board.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
 }
 
 /// The folder of entries: `$XDG_RUNTIME_DIR/mote/boards`, else a per-user temporary folder.
@@ -26,6 +29,7 @@ pub fn registry_dir() -> PathBuf {
 }
 
 /// Keeps a board's entry while it lives.
+#[derive(Debug)]
 pub struct Registration {
     file: PathBuf,
 }
@@ -37,6 +41,15 @@ impl Registration {
         let file = dir.join(format!("{}-{}.json", entry.pid, sanitize(&entry.device_id)));
         std::fs::write(&file, serde_json::to_vec(entry)?)?;
         Ok(Self { file })
+    }
+}
+
+impl Registration {
+    /// Leaves the entry in place after this process ends: for a board in another process (an
+    /// emulator) that outlives the command that started it. Listing removes the entry once
+    /// that process is gone.
+    pub fn keep(self) {
+        std::mem::forget(self);
     }
 }
 

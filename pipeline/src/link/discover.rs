@@ -6,7 +6,7 @@ use serialport::SerialPortType;
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct PortEntry {
     pub path: String,
-    /// `usb`, `pci`, `bluetooth`, `virtual` or `unknown`.
+    /// `usb`, `pci`, `bluetooth`, `virtual`, `emulated` (firmware in QEMU) or `unknown`.
     pub kind: &'static str,
     pub vid: Option<u16>,
     pub pid: Option<u16>,
@@ -32,12 +32,19 @@ pub fn list_ports() -> Vec<PortEntry> {
             let path = board.path.clone()?;
             Some(PortEntry {
                 path,
-                kind: "virtual",
+                kind: if board.kind.as_deref() == Some("emulated") { "emulated" } else { "virtual" },
                 vid: None,
                 pid: None,
                 serial_number: None,
                 manufacturer: Some("Mote".into()),
-                product: Some("virtual board".into()),
+                product: Some(
+                    if board.kind.as_deref() == Some("emulated") {
+                        "emulated board"
+                    } else {
+                        "virtual board"
+                    }
+                    .into(),
+                ),
                 likely_board: Some(board.device_id),
             })
         })

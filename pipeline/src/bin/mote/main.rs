@@ -4,6 +4,7 @@
 mod build;
 mod deploy;
 mod devices;
+mod flash;
 mod forward;
 mod output;
 mod project;
@@ -43,6 +44,9 @@ enum Command {
     Deploy(deploy::DeployCommand),
     /// Show a board classifying its sensor live.
     Live(deploy::LiveCommand),
+    /// Put the device agent's firmware on a board. `qemu-mps2-an386` boots it in QEMU (a Cortex-M4F)
+    /// on a serial pseudo-terminal that `mote devices`, `deploy`, `live` and the app use like any board.
+    Flash(flash::FlashCommand),
     #[command(flatten)]
     Project(project::ProjectCommand),
 }
@@ -68,6 +72,7 @@ fn main() -> ExitCode {
         Command::Forward(command) => forward::run(command, cli.json, cancel.clone()),
         Command::Deploy(command) => runtime.block_on(deploy::deploy(command, cli.json, &cancel)),
         Command::Live(command) => runtime.block_on(deploy::live(command, cli.json, &cancel)),
+        Command::Flash(command) => flash::run(command, cli.json, &cancel),
         Command::Project(command) => runtime.block_on(project::run(command, cli.json, cancel.clone())),
     };
     match result {

@@ -1,5 +1,6 @@
 //! Printing for people and for scripts.
 
+use mote_pipeline::emulator::EmulatorError;
 use mote_pipeline::link::LinkError;
 use mote_pipeline::link::forwarder::ForwarderError;
 use mote_pipeline::live::LiveError;
@@ -13,6 +14,7 @@ pub fn print_error(error: &anyhow::Error, json: bool) {
         .or_else(|| error.downcast_ref::<ForwarderError>().map(ForwarderError::code))
         .or_else(|| error.downcast_ref::<TrainingError>().map(TrainingError::code))
         .or_else(|| error.downcast_ref::<LiveError>().map(LiveError::code))
+        .or_else(|| error.downcast_ref::<EmulatorError>().map(EmulatorError::code))
         .unwrap_or("error");
     if json {
         let value = serde_json::json!({ "error": { "code": code, "message": format!("{error:#}") } });
