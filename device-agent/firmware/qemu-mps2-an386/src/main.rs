@@ -1,7 +1,10 @@
 //! The Mote device agent on an emulated Cortex-M4F (QEMU `mps2-an386`).
 //!
-//! - Link: the CMSDK UART0 at 0x4000_4000, polled. QEMU's UART holds one received byte and keeps
-//!   the rest in its character device until the guest reads, so polling is its own flow control.
+//! - Link: the CMSDK UART0 at 0x4000_4000. Its RX interrupt (IRQ 0) moves each byte into a 1 KiB
+//!   ring (heapless spsc) that the agent drains, so bytes keep arriving while DSP and inference
+//!   run. Flow control: QEMU's UART holds one byte and keeps the rest in its character device
+//!   until the guest reads; when the ring is full the handler stops reading (and masks the RX
+//!   interrupt) until the agent has made room, so nothing is dropped.
 //! - Clock: SysTick at the 25 MHz system clock, a millisecond counter in its exception. With QEMU's
 //!   `-icount shift=0,sleep=on` one instruction is one virtual nanosecond and idle time (WFI)
 //!   passes in real time, so the clock keeps real time and also counts the instructions of
@@ -11,9 +14,10 @@
 #![no_std]
 #![no_main]
 
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use cortex_m::peripheral::syst::SystClkSource;
+use heapless::spsc::{Consumer, Producer, Queue};
 use cortex_m_rt::{entry, exception};
 use mote_agent::{Agent, ArrayBuffers, Clock, Link, LinkError, RamModelStore, Sensors};
 use mote_wire::{AxisInfo, Capabilities, DeviceInfo, SensorInfo};
@@ -27,47 +31,126 @@ const TICKS_PER_MS: u32 = SYSCLK_HZ / 1000;
 const UART0: usize = 0x4000_4000;
 
 /// The CMSDK UART's registers.
-struct Uart;
+struct Regs;
 
-impl Uart {
+impl Regs {
     const DATA: usize = UART0;
     const STATE: usize = UART0 + 0x04;
     const CTRL: usize = UART0 + 0x08;
+    const INTCLEAR: usize = UART0 + 0x0C;
     const BAUDDIV: usize = UART0 + 0x10;
     const TX_FULL: u32 = 1 << 0;
     const RX_FULL: u32 = 1 << 1;
+    const TX_EN: u32 = 1 << 0;
+    const RX_EN: u32 = 1 << 1;
+    const RX_INT_EN: u32 = 1 << 3;
+    const RX_INT: u32 = 1 << 1;
 
-    fn read_reg(addr: usize) -> u32 {
+    fn read(addr: usize) -> u32 {
         // SAFETY: a device register of the MPS2 memory map, 32-bit aligned.
         unsafe { core::ptr::read_volatile(addr as *const u32) }
     }
 
-    fn write_reg(addr: usize, value: u32) {
+    fn write(addr: usize, value: u32) {
         // SAFETY: as above.
         unsafe { core::ptr::write_volatile(addr as *mut u32, value) }
     }
+}
 
+/// UART0's RX interrupt line on the MPS2 (AN385/AN386).
+#[derive(Clone, Copy)]
+struct Uart0Rx;
+
+// SAFETY: 0 is UART0 RX's interrupt number on this board.
+unsafe impl cortex_m::interrupt::InterruptNumber for Uart0Rx {
+    fn number(self) -> u16 {
+        0
+    }
+}
+
+const RX_RING: usize = 1024;
+static mut RX_QUEUE: Queue<u8, RX_RING> = Queue::new();
+/// The ring's writing end: used by the interrupt handler, and by `Uart::read` only inside a
+/// critical section (when it resumes reception).
+static mut RX_PRODUCER: Option<Producer<'static, u8>> = None;
+
+/// Moves received bytes into the ring until the UART is empty or the ring is full; in the latter
+/// case masks the RX interrupt (the UART keeps its byte, QEMU the rest). Returns whether it paused.
+fn drain_uart(producer: &mut Producer<'static, u8>) -> bool {
+    Regs::write(Regs::INTCLEAR, Regs::RX_INT);
+    while Regs::read(Regs::STATE) & Regs::RX_FULL != 0 {
+        if !producer.ready() {
+            Regs::write(Regs::CTRL, Regs::TX_EN | Regs::RX_EN);
+            return true;
+        }
+        let _ = producer.enqueue(Regs::read(Regs::DATA) as u8);
+    }
+    false
+}
+
+#[exception]
+unsafe fn DefaultHandler(irqn: i16) {
+    if irqn == 0 {
+        // SAFETY: set before the interrupt was unmasked; the main loop touches it only with
+        // interrupts disabled.
+        if let Some(producer) = unsafe { (*core::ptr::addr_of_mut!(RX_PRODUCER)).as_mut() } {
+            if drain_uart(producer) {
+                RX_PAUSED.store(true, Ordering::Release);
+            }
+        }
+    }
+}
+
+static RX_PAUSED: AtomicBool = AtomicBool::new(false);
+
+/// The agent's link: reads from the ring, writes straight to the UART.
+struct Uart {
+    rx: Consumer<'static, u8>,
+}
+
+impl Uart {
     fn init() -> Self {
-        Self::write_reg(Self::BAUDDIV, 16);
-        Self::write_reg(Self::CTRL, 0b11); // TX and RX enabled, no interrupts
-        Uart
+        // SAFETY: split once, before the interrupt is unmasked.
+        let (producer, consumer) = unsafe { (*core::ptr::addr_of_mut!(RX_QUEUE)).split() };
+        unsafe { *core::ptr::addr_of_mut!(RX_PRODUCER) = Some(producer) };
+        Regs::write(Regs::BAUDDIV, 16);
+        Regs::write(Regs::CTRL, Regs::TX_EN | Regs::RX_EN | Regs::RX_INT_EN);
+        // SAFETY: the handler only touches the producer and the UART.
+        unsafe { cortex_m::peripheral::NVIC::unmask(Uart0Rx) };
+        Uart { rx: consumer }
     }
 }
 
 impl Link for Uart {
     fn read(&mut self, buf: &mut [u8]) -> usize {
         let mut n = 0;
-        while n < buf.len() && Self::read_reg(Self::STATE) & Self::RX_FULL != 0 {
-            buf[n] = Self::read_reg(Self::DATA) as u8;
-            n += 1;
+        while n < buf.len() {
+            match self.rx.dequeue() {
+                Some(byte) => {
+                    buf[n] = byte;
+                    n += 1;
+                }
+                None => break,
+            }
+        }
+        if n > 0 && RX_PAUSED.load(Ordering::Acquire) {
+            // Room again: take the bytes waiting in the UART and resume the interrupt.
+            cortex_m::interrupt::free(|_| {
+                // Unmask first: a byte arriving after the drain below then raises the interrupt.
+                Regs::write(Regs::CTRL, Regs::TX_EN | Regs::RX_EN | Regs::RX_INT_EN);
+                // SAFETY: interrupts are off, so the handler cannot hold the producer now.
+                if let Some(producer) = unsafe { (*core::ptr::addr_of_mut!(RX_PRODUCER)).as_mut() } {
+                    RX_PAUSED.store(drain_uart(producer), Ordering::Release);
+                }
+            });
         }
         n
     }
 
     fn write(&mut self, frame: &[u8]) -> Result<(), LinkError> {
         for &byte in frame {
-            while Self::read_reg(Self::STATE) & Self::TX_FULL != 0 {}
-            Self::write_reg(Self::DATA, u32::from(byte));
+            while Regs::read(Regs::STATE) & Regs::TX_FULL != 0 {}
+            Regs::write(Regs::DATA, u32::from(byte));
         }
         Ok(())
     }
