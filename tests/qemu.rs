@@ -108,6 +108,28 @@ fn firmware_streams_runs_the_uploaded_model_bit_for_bit_and_survives_garbage() {
         nn_instructions.push(nn);
     }
     nn_instructions.sort();
+
+    // The pipeline's latency estimate for the Cortex-M4F is calibrated from these counts: it must
+    // stay within 25 % of what the firmware measures (instructions taken as cycles).
+    let blob = std::fs::read(dir.path().join("p/models/1/model.mote")).unwrap();
+    let model = mote_runtime::Model::parse(&blob).unwrap();
+    let footprint = mote_convert::estimate::Footprint::of(&model);
+    let m4f = mote_convert::estimate::TARGETS.iter().find(|t| t.id == "cortex-m4f-64mhz").unwrap();
+    let estimated_nn = footprint.nn_cycles(m4f);
+    let estimated_dsp = footprint.dsp_values as f64 * f64::from(footprint.dsp_instructions_per_value);
+    let measured_nn = nn_instructions[12] as f64;
+    let measured_dsp = windows[12]["dsp_instructions"].as_f64().unwrap();
+    eprintln!(
+        "qemu: NN {measured_nn} measured vs {estimated_nn:.0} estimated; DSP {measured_dsp} vs {estimated_dsp:.0}"
+    );
+    assert!(
+        (estimated_nn / measured_nn - 1.0).abs() <= 0.25,
+        "NN: {measured_nn} measured, {estimated_nn} estimated"
+    );
+    assert!(
+        (estimated_dsp / measured_dsp - 1.0).abs() <= 0.25,
+        "DSP: {measured_dsp} measured, {estimated_dsp} estimated"
+    );
     eprintln!(
         "qemu: 24 windows bit-identical with the host; instructions per window: DSP ~{}, NN median {}",
         windows[12]["dsp_instructions"], nn_instructions[12]

@@ -118,6 +118,8 @@ pub struct BootOptions {
     pub elf: Option<PathBuf>,
     /// Announce the board in the registry (discovery lists it) while it runs.
     pub register: bool,
+    /// Serve QEMU's monitor on this Unix socket (for reading memory, e.g. the stack high-water).
+    pub monitor: Option<PathBuf>,
 }
 
 /// A running emulated board; QEMU stops when this is dropped (unless detached).
@@ -146,8 +148,12 @@ impl EmulatedBoard {
         let log =
             std::env::temp_dir().join(format!("mote-qemu-{}-{}.log", std::process::id(), unique_suffix()));
         let out = std::fs::File::create(&log)?;
+        let monitor = match &options.monitor {
+            Some(socket) => format!("unix:{},server=on,wait=off", socket.display()),
+            None => "none".into(),
+        };
         let child = Command::new("qemu-system-arm")
-            .args(["-M", "mps2-an386", "-display", "none", "-monitor", "none", "-nodefaults"])
+            .args(["-M", "mps2-an386", "-display", "none", "-nodefaults", "-monitor", &monitor])
             .args(["-semihosting-config", "enable=on,target=native"])
             .args(["-icount", "shift=0,sleep=on"])
             .args(["-serial", "pty", "-kernel"])

@@ -96,6 +96,8 @@ impl LiveError {
 /// compared, or when the next result shows they never will.
 pub struct LiveDecoder {
     labels: Vec<String>,
+    /// Board time a full window takes (the first result can come no sooner).
+    window: Duration,
     parity: Option<ParityCheck>,
     waiting: Option<LiveWindow>,
     verify: bool,
@@ -106,7 +108,12 @@ impl LiveDecoder {
     /// `blob` is the model the board runs (for labels, and needed to verify).
     pub fn new(blob: Option<&[u8]>, board: &BoardInfo, verify: bool) -> Result<Self, LiveError> {
         let model = blob.map(Model::parse).transpose().map_err(|e| LiveError::Model(e.to_string()))?;
-        let labels: Vec<String> = model.map(|m| m.labels().map(str::to_string).collect()).unwrap_or_default();
+        let labels: Vec<String> =
+            model.as_ref().map(|m| m.labels().map(str::to_string).collect()).unwrap_or_default();
+        let window = model
+            .as_ref()
+            .map(|m| Duration::from_secs_f64(m.window_samples() as f64 / f64::from(m.rate_hz())))
+            .unwrap_or_default();
         let parity = match (verify, blob) {
             (true, Some(blob)) => {
                 Some(ParityCheck::new(blob, board).map_err(|e| LiveError::Model(e.to_string()))?)
@@ -115,7 +122,7 @@ impl LiveDecoder {
             (false, _) => None,
         };
         let summary = LiveSummary { per_class: vec![0; labels.len()], ..LiveSummary::default() };
-        Ok(Self { labels, parity, waiting: None, verify, summary })
+        Ok(Self { labels, window, parity, waiting: None, verify, summary })
     }
 
     pub fn verify(&self) -> bool {
@@ -202,7 +209,8 @@ pub async fn run_live(
     Ok(decoder.summary)
 }
 
-/// Longest wait for the next result before the board counts as silent.
+/// Longest wait for the next result before the board counts as silent, beyond the window's own
+/// length (a 10 s window gives its first result after 10 s).
 const SILENCE: Duration = Duration::from_secs(10);
 
 async fn receive(
@@ -213,9 +221,10 @@ async fn receive(
     on_window: &mut impl FnMut(&LiveWindow) -> ControlFlow<()>,
 ) -> Result<(), LiveError> {
     let mut last_result = Instant::now();
+    let patience = SILENCE + decoder.window;
     while !cancel.load(Ordering::Relaxed) {
-        if last_result.elapsed() > SILENCE {
-            return Err(LiveError::Silent(SILENCE.as_secs()));
+        if last_result.elapsed() > patience {
+            return Err(LiveError::Silent(patience.as_secs()));
         }
         let Some(event) = board.next_event(Duration::from_millis(100)).await else { continue };
         match event {

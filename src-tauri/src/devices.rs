@@ -115,12 +115,13 @@ pub async fn stop_virtual_board(state: State<'_, AppState>, device_id: String) -
 #[tauri::command]
 #[specta::specta]
 pub async fn start_emulated_board(state: State<'_, AppState>) -> Result<VirtualBoard, AppError> {
-    let options = mote_pipeline::emulator::BootOptions { elf: None, register: true };
+    let options = mote_pipeline::emulator::BootOptions { elf: None, register: true, monitor: None };
     let board = tokio::task::spawn_blocking(move || mote_pipeline::emulator::EmulatedBoard::boot(&options))
         .await
         .map_err(|e| AppError::new("internal", e.to_string()))?
         .map_err(|error| AppError::new(error.code(), error.to_string()))?;
-    let started = VirtualBoard { device_id: mote_pipeline::emulator::DEVICE_ID.into(), path: board.port.clone() };
+    let started =
+        VirtualBoard { device_id: mote_pipeline::emulator::DEVICE_ID.into(), path: board.port.clone() };
     if let Ok(mut boards) = state.emulated_boards.lock() {
         boards.push(board);
     }

@@ -20,8 +20,9 @@ pub struct QemuBoard {
 impl QemuBoard {
     /// Boots the firmware; returns once QEMU has named the UART's pseudo-terminal.
     pub fn boot() -> QemuBoard {
-        let board = EmulatedBoard::boot(&BootOptions { elf: Some(firmware_elf()), register: false })
-            .unwrap_or_else(|error| panic!("the emulated board boots: {error}"));
+        let board =
+            EmulatedBoard::boot(&BootOptions { elf: Some(firmware_elf()), register: false, monitor: None })
+                .unwrap_or_else(|error| panic!("the emulated board boots: {error}"));
         QemuBoard { pty: board.port.clone(), board }
     }
 

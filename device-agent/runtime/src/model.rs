@@ -535,9 +535,23 @@ impl<'a> Model<'a> {
         self.blob
     }
 
-    /// Multiply-accumulates per inference, per operator kind (for latency estimates).
+    /// Multiply-accumulates per inference (pooling comparisons and element-wise steps count one
+    /// each; for latency estimates).
     pub fn macs(&self) -> u64 {
         self.ops().map(|op| crate::interpreter::op_macs(self, &op)).sum()
+    }
+
+    /// The part of [`Model::macs`] in convolutions (which cost more per MAC than dense layers).
+    pub fn conv_macs(&self) -> u64 {
+        self.ops()
+            .filter(|op| {
+                matches!(
+                    op.kind,
+                    crate::op::OpKind::Conv2d { .. } | crate::op::OpKind::DepthwiseConv2d { .. }
+                )
+            })
+            .map(|op| crate::interpreter::op_macs(self, &op))
+            .sum()
     }
 }
 

@@ -9,7 +9,10 @@
 //!   `-icount shift=0,sleep=on` one instruction is one virtual nanosecond and idle time (WFI)
 //!   passes in real time, so the clock keeps real time and also counts the instructions of
 //!   DSP and inference (reported with each result).
-//! - Sensor: `accel` (3 axes) replaying a 10 s table from flash at 100 Hz (see build.rs).
+//! - Sensors: `accel` (3 axes) replaying a 10 s table from flash at 100 Hz (see build.rs), and
+//!   `imu` (6 axes: the same plus a gyroscope derived from the table).
+//! - Stack: the top 64 KiB of RAM are painted at boot, so a host can read the high-water mark
+//!   (QEMU monitor `pmemsave`; `cargo test -p mote-e2e --bench firmware`).
 //! - Models: two 64 KiB slots in RAM; inference memory in static arrays.
 #![no_std]
 #![no_main]
@@ -199,13 +202,17 @@ impl Clock for SysTickClock {
     }
 }
 
-/// The replayed accelerometer.
+/// The replayed sensors: `accel` (the table), and `imu` (the table's accelerometer plus a gyroscope
+/// made from the same table 2.5 s later, so a 6-axis model has input too).
 struct ReplaySensor;
 
 impl Sensors for ReplaySensor {
-    fn sample(&mut self, _sensor: u8, t_us: u64, out: &mut [i16]) {
-        let index = (t_us / 10_000) as usize % replay::REPLAY.len();
-        for (slot, value) in out.iter_mut().zip(replay::REPLAY[index]) {
+    fn sample(&mut self, sensor: u8, t_us: u64, out: &mut [i16]) {
+        let len = replay::REPLAY.len();
+        let index = (t_us / 10_000) as usize % len;
+        let gyro = replay::REPLAY[(index + len / 4) % len].map(|value| value / 8);
+        let values = replay::REPLAY[index].into_iter().chain(if sensor == 1 { gyro } else { [0; 3] });
+        for (slot, value) in out.iter_mut().zip(values) {
             *slot = value;
         }
     }
@@ -215,11 +222,20 @@ fn device_info() -> DeviceInfo<'static> {
     // 1 g = 4096 counts.
     let scale = 9.806_65 / 4096.0;
     let axis = |name| AxisInfo { name, unit: "m/s2", scale };
+    let gyro = |name| AxisInfo { name, unit: "deg/s", scale: 250.0 / 32768.0 };
+    let rates = || [10u32, 25, 50, 100].into_iter().collect();
     let mut sensors = heapless::Vec::new();
     let _ = sensors.push(SensorInfo {
         name: "accel",
         axes: [axis("accX"), axis("accY"), axis("accZ")].into_iter().collect(),
-        rates_hz: [25u32, 50, 100].into_iter().collect(),
+        rates_hz: rates(),
+    });
+    let _ = sensors.push(SensorInfo {
+        name: "imu",
+        axes: [axis("accX"), axis("accY"), axis("accZ"), gyro("gyrX"), gyro("gyrY"), gyro("gyrZ")]
+            .into_iter()
+            .collect(),
+        rates_hz: rates(),
     });
     DeviceInfo {
         protocol_version: mote_wire::PROTOCOL_VERSION,
@@ -236,8 +252,25 @@ fn device_info() -> DeviceInfo<'static> {
 static mut STORE: RamModelStore<{ 64 * 1024 }> = RamModelStore::new();
 static mut BUFFERS: ArrayBuffers<4096, 1024, 8192, { 32 * 1024 }> = ArrayBuffers::new();
 
+/// The stack's top (cortex-m-rt puts it at the end of RAM, see memory.x) and the painted span.
+pub const STACK_TOP: usize = 0x2040_0000;
+pub const STACK_PAINTED: usize = 64 * 1024;
+pub const STACK_PAINT: u32 = 0x5354_4b21;
+
+/// Fills the painted span below the current stack pointer with `STACK_PAINT`.
+fn paint_stack() {
+    let sp = cortex_m::register::msp::read() as usize;
+    let mut at = STACK_TOP - STACK_PAINTED;
+    while at < sp - 32 {
+        // SAFETY: unused stack memory below the stack pointer, word aligned.
+        unsafe { core::ptr::write_volatile(at as *mut u32, STACK_PAINT) };
+        at += 4;
+    }
+}
+
 #[entry]
 fn main() -> ! {
+    paint_stack();
     let mut peripherals = cortex_m::Peripherals::take().expect("taken once");
     let syst = &mut peripherals.SYST;
     syst.set_clock_source(SystClkSource::Core);

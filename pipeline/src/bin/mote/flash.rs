@@ -25,7 +25,7 @@ pub fn run(command: FlashCommand, json: bool, stop: &AtomicBool) -> anyhow::Resu
     if !json {
         eprintln!("building and booting {} …", command.board);
     }
-    let mut board = EmulatedBoard::boot(&BootOptions { elf: command.elf, register: true })?;
+    let mut board = EmulatedBoard::boot(&BootOptions { elf: command.elf, register: true, monitor: None })?;
     if json {
         // One line: a script reading the output sees the board as soon as it is up.
         println!(
