@@ -261,6 +261,44 @@ async fn the_emulated_cortex_m4_boots_from_deployment() {
     app.client.clone().close().await.expect("session closes");
 }
 
+/// A board that only prints readings (data-forwarder style) is found with its axes and rate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_data_forwarder_board_shows_its_axes_and_rate() {
+    use std::io::Write as _;
+    let (mut board_side, app_side) = serialport::TTYPort::pair().expect("a pseudo-terminal pair");
+    let path = serialport::SerialPort::name(&app_side).expect("the pty's name");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let printer = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut n = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let line = if n % 40 == 7 {
+                    "boot: IMU ok\r\n".to_string()
+                } else {
+                    format!("{},{},{}\r\n", n % 100, -(n as i64 % 7), 981)
+                };
+                let _ = board_side.write_all(line.as_bytes());
+                n += 1;
+                std::thread::sleep(Duration::from_millis(20)); // 50 Hz
+            }
+        })
+    };
+    let app = App::launch().await;
+    app.click("[data-page=devices]").await;
+    app.set_value("#forwarder-port", &path).await;
+    app.click("#detect-forwarder").await;
+    let found = app.wait_text("#forwarders", "the detected stream", |t| t.contains("3 axes")).await;
+    let rate = number_after(&found, "axis2)").expect("a rate");
+    assert!((45.0..=55.0).contains(&rate), "50 Hz expected: {found}");
+    assert!(found.contains("boot: IMU ok"), "the line that is not a reading is shown: {found}");
+    app.screenshot("devices-forwarder").await;
+    app.client.clone().close().await.expect("session closes");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = printer.join();
+    drop(app_side);
+}
+
 /// The number that follows `label` in `text` (element text may or may not put a space between).
 fn number_after(text: &str, label: &str) -> Option<f64> {
     let rest = text.split(label).nth(1)?.trim_start();

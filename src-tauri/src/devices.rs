@@ -10,7 +10,7 @@ use tauri::ipc::Channel;
 use tauri::{AppHandle, State};
 use tauri_specta::Event as _;
 
-use crate::dto::{AppError, AppInfo, Board, Device, LiveBatch, SessionEnded, VirtualBoard};
+use crate::dto::{AppError, AppInfo, Board, Device, ForwarderDevice, LiveBatch, SessionEnded, VirtualBoard};
 use crate::state::{AppState, RunningBoard};
 
 #[tauri::command]
@@ -108,6 +108,32 @@ pub async fn stop_virtual_board(state: State<'_, AppState>, device_id: String) -
         }
         None => Err(AppError::new("not_found", format!("no virtual board `{device_id}` was started here"))),
     }
+}
+
+/// Listens to a port whose board prints readings as text lines (Edge Impulse data-forwarder
+/// style) for 2 s, and reports the axes and the rate it found.
+#[tauri::command]
+#[specta::specta]
+pub async fn detect_forwarder(port: String, baud_rate: Option<u32>) -> Result<ForwarderDevice, AppError> {
+    use mote_pipeline::link::forwarder::{DetectionOptions, ForwarderLink};
+    let path = port.clone();
+    let detected = tokio::task::spawn_blocking(move || {
+        let mut link = ForwarderLink::open(&path, baud_rate.unwrap_or(115_200))?;
+        link.detect(&DetectionOptions::default())
+    })
+    .await
+    .map_err(|e| AppError::new("internal", e.to_string()))?
+    .map_err(|error| AppError::new(error.code(), error.to_string()))?;
+    Ok(ForwarderDevice {
+        port,
+        axis_count: detected.axis_count as u32,
+        axis_names: detected.axis_names,
+        rate_hz: detected.sampling_rate_hz,
+        lines: detected.counted_line_count as u32,
+        listened_seconds: detected.listened_seconds,
+        garbage_lines: detected.garbage.line_count as u32,
+        garbage_examples: detected.garbage.examples.iter().map(ToString::to_string).collect(),
+    })
 }
 
 /// Boots the device agent's firmware on an emulated Cortex-M4F (QEMU), building it first if its

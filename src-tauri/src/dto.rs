@@ -151,3 +151,18 @@ pub struct SessionEnded {
     pub port: String,
     pub error: Option<String>,
 }
+
+/// A board that prints readings as text lines (data-forwarder style), as detection found it.
+#[derive(Debug, Clone, Serialize, Type)]
+pub struct ForwarderDevice {
+    pub port: String,
+    pub axis_count: u32,
+    pub axis_names: Vec<String>,
+    /// The rate measured from arrival times.
+    pub rate_hz: f64,
+    pub lines: u32,
+    pub listened_seconds: f64,
+    /// Lines that were not readings, and a few of them as examples ("line 3: …").
+    pub garbage_lines: u32,
+    pub garbage_examples: Vec<String>,
+}

@@ -21,6 +21,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             devices::start_virtual_board,
             devices::stop_virtual_board,
             devices::start_emulated_board,
+            devices::detect_forwarder,
             devices::stop_emulated_board,
             devices::connect,
             devices::connected_board,

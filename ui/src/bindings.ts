@@ -18,6 +18,11 @@ export const commands = {
 	 *  sources changed; the board appears among the ports like any serial board.
 	 */
 	startEmulatedBoard: () => typedError<VirtualBoard, AppError>(__TAURI_INVOKE("start_emulated_board")),
+	/**
+	 *  Listens to a port whose board prints readings as text lines (Edge Impulse data-forwarder
+	 *  style) for 2 s, and reports the axes and the rate it found.
+	 */
+	detectForwarder: (port: string, baudRate: number | null) => typedError<ForwarderDevice, AppError>(__TAURI_INVOKE("detect_forwarder", { port, baudRate })),
 	/**  Stops an emulated board this app booted (by its port). */
 	stopEmulatedBoard: (port: string) => typedError<null, AppError>(__TAURI_INVOKE("stop_emulated_board", { port })),
 	connect: (port: string) => typedError<Board_Serialize, AppError>(__TAURI_INVOKE("connect", { port })),
@@ -242,6 +247,20 @@ export type FeaturePoints = {
 	labels: number[],
 	xs: (number | null)[],
 	ys: (number | null)[],
+};
+
+/**  A board that prints readings as text lines (data-forwarder style), as detection found it. */
+export type ForwarderDevice = {
+	port: string,
+	axis_count: number,
+	axis_names: string[],
+	/**  The rate measured from arrival times. */
+	rate_hz: number | null,
+	lines: number,
+	listened_seconds: number | null,
+	/**  Lines that were not readings, and a few of them as examples ("line 3: …"). */
+	garbage_lines: number,
+	garbage_examples: string[],
 };
 
 export type ImportSummary = {
