@@ -250,14 +250,14 @@ async fn the_emulated_cortex_m4_boots_from_deployment() {
     assert!(panel.contains("Deploy to board"), "{panel}");
     app.screenshot("deployment-emulated").await;
     app.click("[data-page=devices]").await;
-    let ports = app.wait_text("main", "the emulated port", |t| t.contains("qemu-mps2-an386")).await;
+    let ports = app.wait_text("#ports", "the emulated port", |t| t.contains("qemu-mps2-an386")).await;
     assert!(ports.contains("/dev/pts/") && ports.contains("connected"), "{ports}");
     app.wait_text("#board", "its sensors", |t| t.contains("accel")).await;
     app.screenshot("devices-emulated").await;
     app.click("button.danger").await;
     let notice = app.wait_text("#notice", "a disconnect notice", |t| t.contains("disconnected")).await;
     assert!(notice.contains("kept"), "{notice}");
-    app.wait_text("main", "the port gone", |t| !t.contains("qemu-mps2-an386")).await;
+    app.wait_text("#ports", "the port gone", |t| !t.contains("qemu-mps2-an386")).await;
     app.client.clone().close().await.expect("session closes");
 }
 
