@@ -8,12 +8,16 @@
 #![no_std]
 
 mod agent;
+#[cfg(feature = "flash-store")]
+mod flash_store;
 mod inference;
 mod ram_store;
 mod stream;
 mod upload;
 
 pub use agent::{Agent, MAX_STREAMS};
+#[cfg(feature = "flash-store")]
+pub use flash_store::{FlashModelStore, SlotRegion};
 pub use inference::{ArrayBuffers, InferenceBuffers, InferenceMemory, NoInference};
 pub use ram_store::RamModelStore;
 
