@@ -1,10 +1,27 @@
 #!/usr/bin/env bash
 # Builds the firmware workspace (device-agent/firmware) with Debian's rustc 1.96 and its std
 # source (-Zbuild-std; rustup cannot add thumb targets here). See ../shared/guide/toolchain.md.
-# Usage: scripts/build-firmware.sh   → device-agent/firmware/target/<target>/release/<board>
+# One cargo invocation per board: each board's features (cortex-m-rt's `device`, its critical
+# section) must not leak into another's build.
+# Usage: scripts/build-firmware.sh [board…]   (default: every board)
+#        → <target dir>/<target>/release/<board>
 set -euo pipefail
 cd "$(dirname "$0")/../device-agent/firmware"
-env -u RUSTUP_TOOLCHAIN PATH="/usr/bin:$PATH" CARGO=/usr/bin/cargo RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 \
-    CARGO_TARGET_DIR="${MOTE_FIRMWARE_TARGET_DIR:-target}" \
-    /usr/bin/cargo build --release --locked --quiet
-echo "firmware built: qemu-mps2-an386"
+build() { # board target
+    env -u RUSTUP_TOOLCHAIN PATH="/usr/bin:$PATH" CARGO=/usr/bin/cargo RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 \
+        CARGO_TARGET_DIR="${MOTE_FIRMWARE_TARGET_DIR:-target}" \
+        /usr/bin/cargo build --release --locked --quiet -p "$1" --target "$2"
+}
+declare -A targets=([qemu-mps2-an386]=thumbv7em-none-eabihf [microbit-v2]=thumbv7em-none-eabihf
+                    [rp2040-pico]=thumbv6m-none-eabi)
+boards=("$@")
+[ ${#boards[@]} -gt 0 ] || boards=(qemu-mps2-an386 microbit-v2 rp2040-pico)
+for board in "${boards[@]}"; do
+    target="${targets[$board]:-}"
+    if [ -z "$target" ]; then
+        echo "unknown board \`$board\`; the boards are: ${!targets[*]}" >&2
+        exit 2
+    fi
+    build "$board" "$target"
+done
+echo "firmware built: ${boards[*]}"

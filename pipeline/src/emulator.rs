@@ -80,7 +80,7 @@ pub fn build_firmware() -> Result<PathBuf, EmulatorError> {
         return if elf.exists() { Ok(elf) } else { Err(EmulatorError::NoFirmware(elf)) };
     };
     let script = source.join("../../scripts/build-firmware.sh");
-    let output = Command::new("bash").arg(&script).stdin(Stdio::null()).output()?;
+    let output = Command::new("bash").arg(&script).arg(BOARD).stdin(Stdio::null()).output()?;
     if !output.status.success() {
         let mut text = String::from_utf8_lossy(&output.stderr).into_owned();
         if text.trim().is_empty() {
