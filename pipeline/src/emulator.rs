@@ -64,23 +64,28 @@ pub fn firmware_source() -> Option<PathBuf> {
     dir.join("Cargo.toml").exists().then(|| dir.canonicalize().unwrap_or(dir))
 }
 
-/// Where the firmware build puts the board's ELF: `$MOTE_FIRMWARE_TARGET_DIR`, else the firmware
-/// workspace's `target/`.
-pub fn firmware_elf() -> PathBuf {
+/// Where the firmware build puts `board`'s ELF (built for `target`): `$MOTE_FIRMWARE_TARGET_DIR`,
+/// else the firmware workspace's `target/`.
+pub fn board_elf(board: &str, target: &str) -> PathBuf {
     let target_dir = std::env::var_os("MOTE_FIRMWARE_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| {
         firmware_source().unwrap_or_else(|| PathBuf::from("device-agent/firmware")).join("target")
     });
-    target_dir.join(TARGET).join("release").join(BOARD)
+    target_dir.join(target).join("release").join(board)
 }
 
-/// Builds the firmware (a no-op for cargo when nothing changed) and returns the ELF.
-pub fn build_firmware() -> Result<PathBuf, EmulatorError> {
-    let elf = firmware_elf();
+/// The emulated board's ELF.
+pub fn firmware_elf() -> PathBuf {
+    board_elf(BOARD, TARGET)
+}
+
+/// Builds `board`'s firmware (a no-op for cargo when nothing changed) and returns the ELF.
+pub fn build_board_firmware(board: &str, target: &str) -> Result<PathBuf, EmulatorError> {
+    let elf = board_elf(board, target);
     let Some(source) = firmware_source() else {
         return if elf.exists() { Ok(elf) } else { Err(EmulatorError::NoFirmware(elf)) };
     };
     let script = source.join("../../scripts/build-firmware.sh");
-    let output = Command::new("bash").arg(&script).arg(BOARD).stdin(Stdio::null()).output()?;
+    let output = Command::new("bash").arg(&script).arg(board).stdin(Stdio::null()).output()?;
     if !output.status.success() {
         let mut text = String::from_utf8_lossy(&output.stderr).into_owned();
         if text.trim().is_empty() {
@@ -89,6 +94,11 @@ pub fn build_firmware() -> Result<PathBuf, EmulatorError> {
         return Err(EmulatorError::BuildFailed(text.trim_end().to_string()));
     }
     if elf.exists() { Ok(elf) } else { Err(EmulatorError::NoFirmware(elf)) }
+}
+
+/// Builds the emulated board's firmware if needed and returns the ELF.
+pub fn build_firmware() -> Result<PathBuf, EmulatorError> {
+    build_board_firmware(BOARD, TARGET)
 }
 
 /// Checks that `path` is a 32-bit little-endian ARM executable before QEMU gets it.

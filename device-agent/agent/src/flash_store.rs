@@ -18,6 +18,16 @@ const HEADER_LEN: usize = 16;
 /// Largest write granularity supported (bytes staged before a flash write).
 const STAGE: usize = 256;
 
+/// The header that makes a slot valid: magic, model size, model CRC, generation (the valid slot
+/// with the higher generation is active). Host tools use it to place a model with the firmware.
+pub fn slot_header(size: u32, crc: u32, generation: u32) -> [u8; HEADER_LEN] {
+    let mut header = [0u8; HEADER_LEN];
+    for (i, word) in [MAGIC, size, crc, generation].into_iter().enumerate() {
+        header[i * 4..i * 4 + 4].copy_from_slice(&word.to_le_bytes());
+    }
+    header
+}
+
 /// Where one slot lives: its offset in the flash (as `NorFlash` counts) and where the same bytes
 /// appear in the address space.
 #[derive(Debug, Clone, Copy)]
@@ -209,10 +219,7 @@ impl<F: NorFlash> ModelStore for FlashModelStore<F> {
     fn commit(&mut self, slot: u8, size: u32, crc: u32) -> Result<(), Refusal> {
         let idx = self.check_slot(slot)?;
         let generation = self.generations.iter().max().copied().unwrap_or(0).wrapping_add(1);
-        let mut header = [0u8; HEADER_LEN];
-        for (i, word) in [MAGIC, size, crc, generation].into_iter().enumerate() {
-            header[i * 4..i * 4 + 4].copy_from_slice(&word.to_le_bytes());
-        }
+        let header = slot_header(size, crc, generation);
         self.flash.write(self.regions[idx].offset, &header).map_err(Self::storage_error)?;
         self.upload = None;
         self.states[idx] = SlotState::Valid { size, crc };

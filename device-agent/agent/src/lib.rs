@@ -17,7 +17,7 @@ mod upload;
 
 pub use agent::{Agent, MAX_STREAMS};
 #[cfg(feature = "flash-store")]
-pub use flash_store::{FlashModelStore, SlotRegion};
+pub use flash_store::{FlashModelStore, SlotRegion, slot_header};
 pub use inference::{ArrayBuffers, InferenceBuffers, InferenceMemory, NoInference};
 pub use ram_store::RamModelStore;
 

@@ -15,6 +15,7 @@ pub fn print_error(error: &anyhow::Error, json: bool) {
         .or_else(|| error.downcast_ref::<TrainingError>().map(TrainingError::code))
         .or_else(|| error.downcast_ref::<LiveError>().map(LiveError::code))
         .or_else(|| error.downcast_ref::<EmulatorError>().map(EmulatorError::code))
+        .or_else(|| error.downcast_ref::<mote_flash::FlashError>().map(mote_flash::FlashError::code))
         .unwrap_or("error");
     if json {
         let value = serde_json::json!({ "error": { "code": code, "message": format!("{error:#}") } });
