@@ -299,6 +299,46 @@ async fn a_data_forwarder_board_shows_its_axes_and_rate() {
     drop(app_side);
 }
 
+/// Real boards from the Deployment page: the flash plan for each, the plain "no debug probe"
+/// message (no probe exists here), and the Pico's UF2 image (the folder is handed over as the
+/// native dialog would).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_boards_show_their_flash_plan_and_say_when_no_probe_is_attached() {
+    let app = App::launch().await;
+    app.click("[data-page=deployment]").await;
+    app.click("#flash-plan").await;
+    let plan = app
+        .wait_text_for(Duration::from_secs(120), "#flash-plan-view", "the micro:bit plan", |t| {
+            t.contains("nRF52833")
+        })
+        .await;
+    assert!(plan.contains("erase 0x00000000") && plan.contains("write"), "{plan}");
+    let board_panel = "document.getElementById('real-boards').scrollIntoView({ block: 'start' })";
+    app.client.execute(board_panel, vec![]).await.expect("scroll to the real boards");
+    app.screenshot("deployment-real-board").await;
+    app.click("#flash-board").await;
+    let error =
+        app.wait_text("#flash-error", "the missing probe", |t| t.contains("no debug probe found")).await;
+    assert!(error.contains("micro:bit"), "{error}");
+
+    app.set_value("#real-board", "rp2040-pico").await;
+    app.click("#flash-plan").await;
+    let plan = app
+        .wait_text_for(Duration::from_secs(120), "#flash-plan-view", "the Pico plan", |t| {
+            t.contains("RP2040")
+        })
+        .await;
+    assert!(plan.contains("0x10000000"), "the second-stage bootloader is written: {plan}");
+    let out = tempfile::tempdir().unwrap();
+    let write = "return window.__TAURI_INTERNALS__.invoke('export_uf2', { withModel: false, dir: arguments[0] }).then((f) => f, (e) => JSON.stringify(e))";
+    let file =
+        app.client.execute(write, vec![out.path().to_str().unwrap().into()]).await.expect("export_uf2");
+    let file = std::path::PathBuf::from(file.as_str().expect("a path"));
+    let image = std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    assert!(!image.is_empty() && image.len() % 512 == 0, "{} bytes", image.len());
+    app.client.clone().close().await.expect("session closes");
+}
+
 /// The number that follows `label` in `text` (element text may or may not put a space between).
 fn number_after(text: &str, label: &str) -> Option<f64> {
     let rest = text.split(label).nth(1)?.trim_start();

@@ -6,6 +6,7 @@
 mod dataset;
 mod devices;
 mod dto;
+mod flash;
 mod model;
 mod project;
 mod state;
@@ -22,6 +23,9 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             devices::stop_virtual_board,
             devices::start_emulated_board,
             devices::detect_forwarder,
+            flash::flash_plan,
+            flash::flash_board,
+            flash::export_uf2,
             devices::stop_emulated_board,
             devices::connect,
             devices::connected_board,

@@ -23,6 +23,15 @@ export const commands = {
 	 *  style) for 2 s, and reports the axes and the rate it found.
 	 */
 	detectForwarder: (port: string, baudRate: number | null) => typedError<ForwarderDevice, AppError>(__TAURI_INVOKE("detect_forwarder", { port, baudRate })),
+	/**  The flash plan for `board` (nothing is written). */
+	flashPlan: (board: string, withModel: boolean) => typedError<FlashPlanView, AppError>(__TAURI_INVOKE("flash_plan", { board, withModel })),
+	/**  Flashes `board` through the first debug probe found, then resets it. */
+	flashBoard: (board: string, withModel: boolean, progress: Channel<FlashProgress>) => typedError<null, AppError>(__TAURI_INVOKE("flash_board", { board, withModel, progress })),
+	/**
+	 *  Writes the Pico's UF2 image into `dir` (asked for with a folder dialog when not given: pick
+	 *  the RPI-RP2 drive to flash at once). Returns the file written, or nothing when cancelled.
+	 */
+	exportUf2: (withModel: boolean, dir: string | null) => typedError<string | null, AppError>(__TAURI_INVOKE("export_uf2", { withModel, dir })),
 	/**  Stops an emulated board this app booted (by its port). */
 	stopEmulatedBoard: (port: string) => typedError<null, AppError>(__TAURI_INVOKE("stop_emulated_board", { port })),
 	connect: (port: string) => typedError<Board_Serialize, AppError>(__TAURI_INVOKE("connect", { port })),
@@ -247,6 +256,24 @@ export type FeaturePoints = {
 	labels: number[],
 	xs: (number | null)[],
 	ys: (number | null)[],
+};
+
+/**  What flashing a board would do. */
+export type FlashPlanView = {
+	board: string,
+	chip: string,
+	algorithm: string,
+	/**  One line per write and erase range, for people. */
+	lines: string[],
+	bytes_written: number | null,
+	bytes_erased: number | null,
+	with_model: boolean,
+};
+
+export type FlashProgress = {
+	operation: string,
+	done: number | null,
+	total: number | null,
 };
 
 /**  A board that prints readings as text lines (data-forwarder style), as detection found it. */

@@ -1,0 +1,137 @@
+//! Commands of the Deployment page's real-board targets: the flash plan, flashing through a debug
+//! probe, and the Pico's UF2 image — all over `mote-flash`, with the firmware built from this
+//! checkout when its sources changed.
+
+use mote_flash::{Board, FlashError, Segment};
+use mote_pipeline::deploy::model_blob;
+use serde::Serialize;
+use specta::Type;
+use tauri::State;
+use tauri::ipc::Channel;
+
+use crate::dto::AppError;
+use crate::project::{folder_or_dialog, with_project};
+use crate::state::AppState;
+
+impl From<FlashError> for AppError {
+    fn from(error: FlashError) -> Self {
+        AppError::new(error.code(), error.to_string())
+    }
+}
+
+/// What flashing a board would do.
+#[derive(Debug, Clone, Serialize, Type)]
+pub struct FlashPlanView {
+    pub board: String,
+    pub chip: String,
+    pub algorithm: String,
+    /// One line per write and erase range, for people.
+    pub lines: Vec<String>,
+    pub bytes_written: f64,
+    pub bytes_erased: f64,
+    pub with_model: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Type)]
+pub struct FlashProgress {
+    pub operation: String,
+    pub done: f64,
+    pub total: f64,
+}
+
+/// The firmware's segments, plus the newest model in slot 0 when asked and one exists.
+async fn segments(
+    state: &State<'_, AppState>,
+    board: Board,
+    with_model: bool,
+) -> Result<(Vec<Segment>, bool), AppError> {
+    let elf = tokio::task::spawn_blocking(move || {
+        mote_pipeline::emulator::build_board_firmware(board.name(), board.rust_target())
+    })
+    .await
+    .map_err(|e| AppError::new("internal", e.to_string()))?
+    .map_err(|error| AppError::new(error.code(), error.to_string()))?;
+    let bytes = std::fs::read(&elf).map_err(|e| AppError::new("io", format!("{}: {e}", elf.display())))?;
+    let mut segments = mote_flash::elf_segments(&bytes)?;
+    let mut placed = false;
+    if with_model {
+        let (_, blob) = with_project(state, async |project| Ok(model_blob(project, None).await?)).await?;
+        segments.extend(mote_flash::model_segments(board, &blob)?);
+        placed = true;
+    }
+    Ok((segments, placed))
+}
+
+fn board(name: &str) -> Result<Board, AppError> {
+    Ok(name.parse::<Board>()?)
+}
+
+/// The flash plan for `board` (nothing is written).
+#[tauri::command]
+#[specta::specta]
+pub async fn flash_plan(
+    state: State<'_, AppState>,
+    board: String,
+    with_model: bool,
+) -> Result<FlashPlanView, AppError> {
+    let board = self::board(&board)?;
+    let (segments, with_model) = segments(&state, board, with_model).await?;
+    let plan = mote_flash::plan(board, &segments)?;
+    Ok(FlashPlanView {
+        board: board.name().into(),
+        chip: plan.chip.into(),
+        algorithm: plan.algorithm.clone(),
+        lines: plan.to_string().lines().skip(1).map(|line| line.trim().to_string()).collect(),
+        bytes_written: plan.bytes_written as f64,
+        bytes_erased: plan.bytes_erased as f64,
+        with_model,
+    })
+}
+
+/// Flashes `board` through the first debug probe found, then resets it.
+#[tauri::command]
+#[specta::specta]
+pub async fn flash_board(
+    state: State<'_, AppState>,
+    board: String,
+    with_model: bool,
+    progress: Channel<FlashProgress>,
+) -> Result<(), AppError> {
+    let board = self::board(&board)?;
+    let (segments, _) = segments(&state, board, with_model).await?;
+    tokio::task::spawn_blocking(move || {
+        let mut report = |operation: &str, done: u64, total: u64| {
+            let _ = progress.send(FlashProgress {
+                operation: operation.into(),
+                done: done as f64,
+                total: total as f64,
+            });
+        };
+        mote_flash::flash_with_probe(board, &segments, &mut report)
+    })
+    .await
+    .map_err(|e| AppError::new("internal", e.to_string()))??;
+    Ok(())
+}
+
+/// Writes the Pico's UF2 image into `dir` (asked for with a folder dialog when not given: pick
+/// the RPI-RP2 drive to flash at once). Returns the file written, or nothing when cancelled.
+#[tauri::command]
+#[specta::specta]
+pub async fn export_uf2(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    with_model: bool,
+    dir: Option<String>,
+) -> Result<Option<String>, AppError> {
+    let (segments, _) = segments(&state, Board::Rp2040Pico, with_model).await?;
+    let image = mote_flash::uf2(Board::Rp2040Pico, &segments)?;
+    let dir = match dir.or_else(|| mote_flash::find_uf2_drive().map(|d| d.display().to_string())) {
+        Some(dir) => Some(std::path::PathBuf::from(dir)),
+        None => folder_or_dialog(app, None).await?,
+    };
+    let Some(dir) = dir else { return Ok(None) };
+    let file = dir.join("mote-rp2040-pico.uf2");
+    std::fs::write(&file, image).map_err(|e| AppError::new("io", format!("{}: {e}", file.display())))?;
+    Ok(Some(file.display().to_string()))
+}
