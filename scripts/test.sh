@@ -15,7 +15,7 @@ scripts/check-nostd.sh
 step "runtime and DSP code size for thumbv7em (the flash estimates' figures are current)"
 scripts/measure-code-size.sh --check
 
-step "firmware for the emulated Cortex-M4F (QEMU mps2-an386)"
+step "firmware: the emulated Cortex-M4F (QEMU mps2-an386), micro:bit v2, Pico"
 MOTE_FIRMWARE_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}/firmware" scripts/build-firmware.sh
 export MOTE_FIRMWARE_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}/firmware"
 
