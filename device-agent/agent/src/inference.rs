@@ -25,6 +25,13 @@ pub trait InferenceBuffers {
 /// A board that does not run models.
 pub struct NoInference;
 
+/// Boards lend static buffers: `&'static mut ArrayBuffers<…>` works as well as owned ones.
+impl<T: InferenceBuffers + ?Sized> InferenceBuffers for &mut T {
+    fn memory(&mut self) -> InferenceMemory<'_> {
+        (**self).memory()
+    }
+}
+
 impl InferenceBuffers for NoInference {
     fn memory(&mut self) -> InferenceMemory<'_> {
         InferenceMemory { window: &mut [], features: &mut [], scratch: &mut [], arena: &mut [] }

@@ -102,6 +102,34 @@ pub trait ModelStore {
     fn commit(&mut self, slot: u8, size: u32, crc: u32) -> Result<(), Refusal>;
 }
 
+/// Boards lend a static store: `&'static mut RamModelStore<…>` works as well as an owned one.
+impl<T: ModelStore + ?Sized> ModelStore for &mut T {
+    fn slot_count(&self) -> u8 {
+        (**self).slot_count()
+    }
+    fn capacity(&self, slot: u8) -> u32 {
+        (**self).capacity(slot)
+    }
+    fn state(&self, slot: u8) -> SlotState {
+        (**self).state(slot)
+    }
+    fn active(&self) -> Option<u8> {
+        (**self).active()
+    }
+    fn begin(&mut self, slot: u8, size: u32) -> Result<(), Refusal> {
+        (**self).begin(slot, size)
+    }
+    fn write(&mut self, slot: u8, offset: u32, bytes: &[u8]) -> Result<(), Refusal> {
+        (**self).write(slot, offset, bytes)
+    }
+    fn read(&self, slot: u8, len: u32) -> Option<&[u8]> {
+        (**self).read(slot, len)
+    }
+    fn commit(&mut self, slot: u8, size: u32, crc: u32) -> Result<(), Refusal> {
+        (**self).commit(slot, size, crc)
+    }
+}
+
 /// A board without model storage.
 pub struct NoModelStore;
 

@@ -189,18 +189,9 @@ fn main() -> ! {
     let store = unsafe { FlashModelStore::new(Nvmc::new(p.NVMC), regions) }.expect("slot layout is sector aligned");
     let clock = CycleClock { high: 0, last: 0 };
     let mut agent = Agent::new(device_info(), Uart(uart), Accelerometer { i2c }, clock, store)
-        .with_inference(BuffersRef(buffers));
+        .with_inference(buffers);
     loop {
         agent.poll();
-    }
-}
-
-/// The static inference memory, lent to the agent.
-struct BuffersRef(&'static mut Buffers);
-
-impl mote_agent::InferenceBuffers for BuffersRef {
-    fn memory(&mut self) -> mote_agent::InferenceMemory<'_> {
-        self.0.memory()
     }
 }
 

@@ -282,51 +282,12 @@ fn main() -> ! {
     // SAFETY: taken once, here, before anything else can reach them.
     let (store, buffers) = unsafe { (&mut *core::ptr::addr_of_mut!(STORE), &mut *core::ptr::addr_of_mut!(BUFFERS)) };
     let clock = SysTickClock { high: 0, last_ms: 0 };
-    let mut agent = Agent::new(device_info(), Uart::init(), ReplaySensor, clock, StoreRef(store)).with_inference(BuffersRef(buffers));
+    let mut agent = Agent::new(device_info(), Uart::init(), ReplaySensor, clock, store).with_inference(buffers);
     loop {
         agent.poll();
         // Sleep until the next SysTick (1 ms). With QEMU's `-icount shift=0,sleep=on` virtual
         // time then keeps up with real time, while the work in between is counted exactly.
         cortex_m::asm::wfi();
-    }
-}
-
-/// The static model store, lent to the agent.
-struct StoreRef(&'static mut RamModelStore<{ 64 * 1024 }>);
-
-impl mote_agent::ModelStore for StoreRef {
-    fn slot_count(&self) -> u8 {
-        self.0.slot_count()
-    }
-    fn capacity(&self, slot: u8) -> u32 {
-        self.0.capacity(slot)
-    }
-    fn state(&self, slot: u8) -> mote_wire::SlotState {
-        self.0.state(slot)
-    }
-    fn active(&self) -> Option<u8> {
-        self.0.active()
-    }
-    fn begin(&mut self, slot: u8, size: u32) -> Result<(), mote_agent::Refusal> {
-        self.0.begin(slot, size)
-    }
-    fn write(&mut self, slot: u8, offset: u32, bytes: &[u8]) -> Result<(), mote_agent::Refusal> {
-        self.0.write(slot, offset, bytes)
-    }
-    fn read(&self, slot: u8, len: u32) -> Option<&[u8]> {
-        self.0.read(slot, len)
-    }
-    fn commit(&mut self, slot: u8, size: u32, crc: u32) -> Result<(), mote_agent::Refusal> {
-        self.0.commit(slot, size, crc)
-    }
-}
-
-/// The static inference memory, lent to the agent.
-struct BuffersRef(&'static mut ArrayBuffers<4096, 1024, 8192, { 32 * 1024 }>);
-
-impl mote_agent::InferenceBuffers for BuffersRef {
-    fn memory(&mut self) -> mote_agent::InferenceMemory<'_> {
-        self.0.memory()
     }
 }
 

@@ -258,18 +258,9 @@ fn main() -> ! {
     // writes them.
     let store = unsafe { FlashModelStore::new(flash, regions) }.expect("slot layout is sector aligned");
     let mut agent = Agent::new(device_info(), UsbSerial, Mpu6050 { i2c }, TimerClock, store)
-        .with_inference(BuffersRef(buffers));
+        .with_inference(buffers);
     loop {
         agent.poll();
-    }
-}
-
-/// The static inference memory, lent to the agent.
-struct BuffersRef(&'static mut Buffers);
-
-impl mote_agent::InferenceBuffers for BuffersRef {
-    fn memory(&mut self) -> mote_agent::InferenceMemory<'_> {
-        self.0.memory()
     }
 }
 
