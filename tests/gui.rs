@@ -10,7 +10,7 @@ async fn start_a_virtual_board_watch_it_live_and_pull_it() {
     let app = App::launch().await;
     app.wait_for("nav").await;
     app.click("[data-page=dashboard]").await;
-    app.wait_text("main", "the dashboard", |text| text.contains("Boards")).await;
+    app.wait_text("#boards", "the dashboard", |text| text.contains("Boards")).await;
     app.screenshot("dashboard").await;
 
     app.click("[data-page=devices]").await;
@@ -58,7 +58,7 @@ async fn start_a_virtual_board_watch_it_live_and_pull_it() {
     let notice = app.wait_text("#notice", "a disconnect notice", |text| text.contains("disconnected")).await;
     assert!(notice.contains("kept"), "{notice}");
     app.click("[data-page=dashboard]").await;
-    app.wait_text("main", "the dashboard again", |text| text.contains("Boards")).await;
+    app.wait_text("#boards", "the dashboard again", |text| text.contains("Boards")).await;
     app.click("[data-page=devices]").await;
     app.wait_for("#start-virtual").await;
     app.screenshot("devices-after-unplug").await;
@@ -243,7 +243,7 @@ async fn the_emulated_cortex_m4_boots_from_deployment() {
     app.click("[data-page=deployment]").await;
     app.click("#boot-emulated").await;
     let panel = app
-        .wait_text_for(Duration::from_secs(90), "main", "the emulated board connected", |t| {
+        .wait_text_for(Duration::from_secs(90), "#connected-board", "the emulated board connected", |t| {
             t.contains("qemu-mps2-an386") && t.contains("slots")
         })
         .await;
