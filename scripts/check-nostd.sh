@@ -15,7 +15,7 @@ for target in "${TARGETS[@]}"; do
     echo "no_std build: ${NOSTD_CRATES[*]} for $target"
     # Debian's cargo and rustc (1.96) with their own std source; RUSTC_BOOTSTRAP enables -Z flags.
     env -u RUSTUP_TOOLCHAIN PATH="/usr/bin:$PATH" CARGO=/usr/bin/cargo RUSTC=/usr/bin/rustc \
-        RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="${MOTE_THUMB_TARGET_DIR:-target/thumb}" \
+        RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="${MOTE_THUMB_TARGET_DIR:-${CARGO_TARGET_DIR:-target}/thumb}" \
         /usr/bin/cargo build --release --locked --quiet -Zbuild-std=core "${packages[@]}" --target "$target"
 done
 echo "no_std builds ok"

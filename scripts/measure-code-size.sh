@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=thumbv7em-none-eabihf
-dir="${MOTE_THUMB_TARGET_DIR:-target/thumb}-size"
+dir="${MOTE_THUMB_TARGET_DIR:-${CARGO_TARGET_DIR:-target}/thumb}-size"
 check=false
 levels=(s z)
 if [[ "${1:-}" == "--check" ]]; then

@@ -9,6 +9,17 @@ export PATH="$HOME/.cargo/bin:$PATH"
 started=$(date +%s)
 step() { echo; echo "== $* ($(( $(date +%s) - started )) s)"; }
 
+# A cold run writes about 8 GB (host debug build, firmware, thumb and fuzz builds); say so up front
+# rather than failing on "No space left on device" halfway through.
+target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
+mkdir -p "$target_dir"
+free_gb=$(df -Pk "$target_dir" | awk 'NR == 2 { print int($4 / 1048576) }')
+echo "target dir $target_dir: ${free_gb} GB free on its disk (a cold run needs about 8 GB)"
+if (( free_gb < 2 )); then
+    echo "not enough disk space for the build: free some space or point CARGO_TARGET_DIR elsewhere" >&2
+    exit 1
+fi
+
 step "no_std crates for thumbv6m-none-eabi and thumbv7em-none-eabihf"
 scripts/check-nostd.sh
 
