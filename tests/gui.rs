@@ -32,9 +32,13 @@ async fn start_a_virtual_board_watch_it_live_and_pull_it() {
     app.client.execute(bottom, vec![]).await.expect("scroll to the chart");
     app.screenshot("devices-live").await;
 
-    // Record two labelled samples into the (fresh) default project.
+    // Record two labelled samples into the (fresh) default project, at a rate picked here: the
+    // project's settings follow while it has no samples.
     app.click("[data-page=data]").await;
     app.wait_text("#sample-count", "an empty project", |t| t.contains("(0)")).await;
+    app.wait_text("#record-from", "the connected board", |t| t.contains("virtual-1")).await;
+    app.set_value("#record-rate", "50").await;
+    app.wait_text("#record-settings", "the new rate", |t| t.contains("at 50 Hz")).await;
     let label = app.wait_for("#label").await;
     label.send_keys("wave").await.unwrap();
     let seconds = app.wait_for("#seconds").await;
@@ -45,7 +49,22 @@ async fn start_a_virtual_board_watch_it_live_and_pull_it() {
         app.wait_text("#sample-count", count, |t| t.contains(count)).await;
     }
     let table = app.wait_text("#samples", "the recorded samples", |t| t.contains("wave.2")).await;
-    assert!(table.contains("train") && table.contains("virtual-1"), "{table}");
+    assert!(table.contains("train") && table.contains("virtual-1") && table.contains("1.0 s"), "{table}");
+    // Samples fix the project's sensor and rate.
+    app.wait_for("#record-rate[disabled]").await;
+
+    // A recording shows its signal as it arrives and can be cancelled: nothing is stored.
+    app.set_value("#seconds", "6").await;
+    app.click("#record").await;
+    app.wait_for("#record-signal canvas").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    app.screenshot("data-recording").await;
+    app.click("#cancel-recording").await;
+    let error = app.wait_text("#error", "the cancel message", |t| t.contains("cancelled")).await;
+    assert!(error.contains("not stored"), "{error}");
+    app.wait_for("#record:not([disabled])").await;
+    let count = app.wait_text("#sample-count", "the sample count", |t| t.contains('(')).await;
+    assert!(count.contains("(2)"), "{count}");
     app.screenshot("data-acquisition").await;
     app.click("[data-page=dashboard]").await;
     app.wait_text("#project", "the label counts", |t| t.contains("wave")).await;
@@ -293,6 +312,22 @@ async fn a_data_forwarder_board_shows_its_axes_and_rate() {
     assert!((45.0..=55.0).contains(&rate), "50 Hz expected: {found}");
     assert!(found.contains("boot: IMU ok"), "the line that is not a reading is shown: {found}");
     app.screenshot("devices-forwarder").await;
+
+    // Record from it: the empty project takes its three axes and its rate.
+    app.click("[data-page=data]").await;
+    app.wait_text("#sample-count", "an empty project", |t| t.contains("(0)")).await;
+    app.set_value("#record-from", "forwarder").await;
+    app.set_value("#record-port", &path).await;
+    app.set_value("#label", "tilt").await;
+    app.set_value("#seconds", "2").await;
+    app.click("#record").await;
+    app.wait_text_for(Duration::from_secs(30), "#sample-count", "the recorded sample", |t| t.contains("(1)")).await;
+    let table = app.wait_text("#samples", "the sample", |t| t.contains("tilt")).await;
+    assert!(table.contains(&path), "the port is the sample's device: {table}");
+    let panel = app.wait_text("#record-settings", "the adopted settings", |t| t.contains("axis2")).await;
+    let rate = number_after(&panel, "axis2) at").expect("the project's rate");
+    assert!((45.0..=55.0).contains(&rate), "{panel}");
+    app.screenshot("data-forwarder").await;
     app.client.clone().close().await.expect("session closes");
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let _ = printer.join();

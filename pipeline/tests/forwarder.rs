@@ -326,3 +326,72 @@ fn missing_and_busy_ports_are_named_as_such() {
     let error = ForwarderLink::open(&slave_path, DEFAULT_BAUD_RATE).expect_err("already open");
     assert_eq!(error.code(), "port_busy", "{error}");
 }
+
+/// Runs `mote record --forwarder` against a fake board printing `line` every `period`.
+fn record_from_fake_board(
+    project: &std::path::Path,
+    period: Duration,
+    line: fn(u64) -> String,
+    label: &str,
+    count: u32,
+) -> std::process::Output {
+    let (master, slave) = TTYPort::pair().expect("create a pseudo-terminal pair");
+    let path = slave.name().expect("the slave side has a path");
+    let lines = (0u64..).map(move |idx| line(idx).into_bytes());
+    let board = FakeBoard::start(master, period, lines, AfterScript::HoldUntilStopped);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_mote"))
+        .args(["record", "--forwarder", "--port", &path, "--label", label, "--seconds", "1"])
+        .args(["--count", &count.to_string(), "--project"])
+        .arg(project)
+        .output()
+        .expect("mote runs");
+    board.stop();
+    drop(slave);
+    output
+}
+
+fn project_state(dir: &std::path::Path) -> (mote_project::DataSection, Vec<mote_project::SampleInfo>) {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+        let project = mote_project::Project::open(dir).await.expect("the project opens");
+        let samples = project.list_samples(&mote_project::SampleFilter::default()).await.unwrap();
+        let data = project.config().data.clone();
+        project.close().await;
+        (data, samples)
+    })
+}
+
+#[test]
+fn recording_from_a_forwarder_board_fits_the_project_or_says_why_not() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("project");
+
+    // An empty project takes the board's three axes and its rate (50 Hz).
+    let tilt = |idx: u64| format!("{:.2},-2.25,9.81\r\n", (idx % 50) as f64 * 0.1);
+    let output = record_from_fake_board(&dir, Duration::from_millis(20), tilt, "tilt", 2);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("now records 3 axes (axis0, axis1, axis2) at 50 Hz"), "{stdout}");
+    let (data, samples) = project_state(&dir);
+    assert_eq!((data.sensor.as_str(), data.axes.len(), data.rate_hz), ("forwarder", 3, 50.0));
+    assert_eq!(samples.len(), 2);
+    for sample in &samples {
+        assert_eq!((sample.label.as_str(), sample.rate_hz), ("tilt", 50.0));
+        // About a second of readings (the host's clock decides where the second ends).
+        assert!((40..=60).contains(&sample.n_steps), "{} samples", sample.n_steps);
+    }
+
+    // A board that does not fit the project now: a clear error, the project unchanged.
+    let three: fn(u64) -> String = |idx| format!("{idx},2,3\n");
+    let four: fn(u64) -> String = |idx| format!("{idx},2,3,4\n");
+    for (period, line, expected) in [
+        (Duration::from_millis(40), three, "prints at 25"),
+        (Duration::from_millis(20), four, "prints 4 values per line but the project records 3 axes"),
+    ] {
+        let output = record_from_fake_board(&dir, period, line, "tilt", 1);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success());
+        assert!(stderr.contains(expected), "{stderr}");
+        let (after, samples) = project_state(&dir);
+        assert_eq!((after, samples.len()), (data.clone(), 2));
+    }
+}

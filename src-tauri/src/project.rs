@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use mote_pipeline::link::stream::CaptureRequest;
+use mote_pipeline::link::stream::{CaptureProgress, CaptureRequest};
 use mote_pipeline::record::sample_from_capture;
 use mote_project::{Project, SampleFilter, SampleId, SampleInfo, Split};
 use serde::Serialize;
@@ -64,10 +64,15 @@ impl From<&SampleInfo> for SampleRow {
     }
 }
 
+/// After every batch of a recording: how far it is, and the batch itself for the live chart.
 #[derive(Debug, Clone, Serialize, Type)]
 pub struct RecordProgress {
     pub samples: u32,
     pub total: u32,
+    /// Stream index of the batch's first sample.
+    pub first_sample: u32,
+    /// The batch's raw values, axes interleaved.
+    pub values: Vec<i16>,
 }
 
 /// The open project: the user's default project, created on first use.
@@ -136,6 +141,7 @@ pub async fn list_samples(state: State<'_, AppState>) -> Result<Vec<SampleRow>, 
 }
 
 /// Records `seconds` of the project's sensor from the connected board as one `label` sample.
+/// Batches stream to `on_progress`; `cancel_recording` ends it early (nothing is stored then).
 #[tauri::command]
 #[specta::specta]
 pub async fn record_sample(
@@ -168,17 +174,129 @@ pub async fn record_sample(
         rate_hz: rate_hz.round() as u32,
         duration: Duration::from_secs_f64(seconds),
     };
-    let progress = Box::new(move |stats: &mote_pipeline::link::stats::StreamStats| {
-        let _ =
-            on_progress.send(RecordProgress { samples: stats.samples.min(u64::from(total)) as u32, total });
+    let cancel = Arc::new(AtomicBool::new(false));
+    {
+        let mut running = state.recording.lock().map_err(|_| AppError::new("internal", "state poisoned"))?;
+        if running.is_some() {
+            return Err(AppError::new("record.busy", "a recording is already going"));
+        }
+        *running = Some(cancel.clone());
+    }
+    let progress = Box::new(move |update: &CaptureProgress<'_>| {
+        let _ = on_progress.send(RecordProgress {
+            samples: update.stats.samples.min(u64::from(total)) as u32,
+            total,
+            first_sample: update.first_sample.min(u64::from(u32::MAX)) as u32,
+            values: update.values.to_vec(),
+        });
     });
-    let captured = session.capture(request, Arc::new(AtomicBool::new(false)), progress).await?;
+    let captured = session.capture(request, cancel, progress).await;
+    if let Ok(mut running) = state.recording.lock() {
+        *running = None;
+    }
+    let captured = captured?;
     let device = session.info().device_id.clone();
     // The store makes names unique (`wave`, `wave.2`, …).
     let name = label.clone();
     let sample = sample_from_capture(captured, name, &label, split, &device)
         .map_err(|error| AppError::new(error.code(), error.to_string()))?;
-    with_project(&state, async |project| {
+    add_and_show(&state, sample).await
+}
+
+/// Records `seconds` from a data-forwarder board (one that prints readings as text lines) on
+/// `port` as one `label` sample: listens 2 s for its axes and rate first. A project with no
+/// samples takes the board's axis count and rate; otherwise the board must fit the project.
+/// `cancel_recording` ends it early (nothing is stored then).
+#[tauri::command]
+#[specta::specta]
+pub async fn record_forwarder_sample(
+    state: State<'_, AppState>,
+    port: String,
+    label: String,
+    seconds: f64,
+    split: String,
+    on_progress: Channel<RecordProgress>,
+) -> Result<SampleRow, AppError> {
+    use mote_pipeline::link::forwarder::{CaptureOptions, DEFAULT_BAUD_RATE, DetectionOptions, ForwarderLink};
+    use mote_pipeline::record::{ForwarderTarget, forwarder_settings, sample_from_forwarder};
+
+    let label = label.trim().to_string();
+    if label.is_empty() {
+        return Err(AppError::new("invalid", "give the sample a label"));
+    }
+    if !(seconds > 0.0 && seconds <= 600.0) {
+        return Err(AppError::new("invalid", "length must be between 0 and 600 seconds"));
+    }
+    let split =
+        Split::parse(&split).ok_or_else(|| AppError::new("invalid", "split must be train or test"))?;
+    let port = port.trim().to_string();
+    if port.is_empty() {
+        return Err(AppError::new("invalid", "name the serial port of the data-forwarder board"));
+    }
+    let record_error = |error: mote_pipeline::record::RecordError| AppError::new(error.code(), error.to_string());
+    let forwarder_error =
+        |error: mote_pipeline::link::forwarder::ForwarderError| AppError::new(error.code(), error.to_string());
+    let cancel = Arc::new(AtomicBool::new(false));
+    {
+        let mut running = state.recording.lock().map_err(|_| AppError::new("internal", "state poisoned"))?;
+        if running.is_some() {
+            return Err(AppError::new("record.busy", "a recording is already going"));
+        }
+        *running = Some(cancel.clone());
+    }
+    let result = async {
+        let path = port.clone();
+        let (mut link, detected) = tokio::task::spawn_blocking(move || {
+            let mut link = ForwarderLink::open(&path, DEFAULT_BAUD_RATE)?;
+            let detected = link.detect(&DetectionOptions::default())?;
+            Ok((link, detected))
+        })
+        .await
+        .map_err(|e| AppError::new("internal", e.to_string()))?
+        .map_err(forwarder_error)?;
+        if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(record_error(mote_pipeline::record::RecordError::Cancelled { samples: 0 }));
+        }
+        let data = with_project_mut(&state, async |project| {
+            let has_samples = project.sample_count().await? > 0;
+            if let Some(adopted) = forwarder_settings(project.config(), has_samples, &detected).map_err(record_error)? {
+                project.save_config(adopted)?;
+            }
+            Ok(project.config().data.clone())
+        })
+        .await?;
+        let total = (seconds * data.rate_hz).round() as u32;
+        let mut options = CaptureOptions::for_duration(Duration::from_secs_f64(seconds));
+        options.cancel = Some(cancel.clone());
+        let captured = tokio::task::spawn_blocking(move || {
+            link.capture(&detected, &options, |progress| {
+                let _ = on_progress.send(RecordProgress {
+                    samples: (progress.sample_count as u32).min(total),
+                    total,
+                    first_sample: 0,
+                    values: Vec::new(),
+                });
+                std::ops::ControlFlow::Continue(())
+            })
+        })
+        .await
+        .map_err(|e| AppError::new("internal", e.to_string()))?
+        .map_err(forwarder_error)?;
+        let target = ForwarderTarget { sensor: &data.sensor, axes: &data.axes, rate_hz: data.rate_hz };
+        let sample = sample_from_forwarder(&captured, label.clone(), &label, split, &port, &target)
+            .map_err(record_error)?;
+        add_and_show(&state, sample).await
+    }
+    .await;
+    if let Ok(mut running) = state.recording.lock() {
+        *running = None;
+    }
+    result
+}
+
+/// Stores a recorded sample; returns its row.
+async fn add_and_show(state: &State<'_, AppState>, sample: mote_project::NewSample) -> Result<SampleRow, AppError> {
+    with_project(state, async |project| {
         let added = project.add_samples(vec![sample]).await?;
         let samples = project.list_samples(&SampleFilter::default()).await?;
         let id = added
@@ -193,6 +311,76 @@ pub async fn record_sample(
             .ok_or_else(|| AppError::new("internal", "the new sample was not found"))
     })
     .await
+}
+
+/// Ends the recording under way; it is not stored. False when nothing was recording.
+#[tauri::command]
+#[specta::specta]
+pub fn cancel_recording(state: State<'_, AppState>) -> bool {
+    match state.recording.lock().ok().and_then(|running| running.clone()) {
+        Some(flag) => {
+            flag.store(true, std::sync::atomic::Ordering::Relaxed);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Makes the connected board's `sensor` at `rate_hz` what the project records (its `[data]`
+/// sensor, axes and rate). Only while the project has no samples: samples of one project share
+/// one sensor and rate. Returns the project as it is now.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_recording_sensor(
+    state: State<'_, AppState>,
+    sensor: String,
+    rate_hz: u32,
+) -> Result<ProjectInfo, AppError> {
+    let board = state
+        .session
+        .lock()
+        .await
+        .as_ref()
+        .map(|session| session.info().clone())
+        .ok_or_else(|| AppError::new("not_connected", "connect to a board first (Devices)"))?;
+    let found = board.sensors.iter().find(|s| s.name == sensor).ok_or_else(|| {
+        let names: Vec<&str> = board.sensors.iter().map(|s| s.name.as_str()).collect();
+        AppError::new("invalid", format!("the board has no sensor `{sensor}` (it has: {})", names.join(", ")))
+    })?;
+    if !found.rates_hz.contains(&rate_hz) {
+        return Err(AppError::new(
+            "invalid",
+            format!("{sensor} does not sample at {rate_hz} Hz (it offers: {:?})", found.rates_hz),
+        ));
+    }
+    let all_axes: Vec<String> = found.axes.iter().map(|axis| axis.name.clone()).collect();
+    with_project_mut(&state, async |project| {
+        let data = &project.config().data;
+        if data.sensor == sensor && data.rate_hz == f64::from(rate_hz) {
+            return Ok(());
+        }
+        // The same sensor at another rate keeps the axes chosen for training.
+        let axes = if data.sensor == sensor { data.axes.clone() } else { all_axes.clone() };
+        let held = project.sample_count().await?;
+        if held > 0 {
+            return Err(AppError::new(
+                "record.sensor_fixed",
+                format!(
+                    "this project's {held} samples are {} at {} Hz; a project keeps one sensor and rate \
+                     (start a new project for {sensor} at {rate_hz} Hz)",
+                    data.sensor, data.rate_hz
+                ),
+            ));
+        }
+        let mut config = project.config().clone();
+        config.data.sensor = sensor.clone();
+        config.data.axes = axes.clone();
+        config.data.rate_hz = f64::from(rate_hz);
+        project.save_config(config)?;
+        Ok(())
+    })
+    .await?;
+    project_info(state).await
 }
 
 #[tauri::command]

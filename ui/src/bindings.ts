@@ -45,8 +45,26 @@ export const commands = {
 	stopLive: () => typedError<null, AppError>(__TAURI_INVOKE("stop_live")),
 	projectInfo: () => typedError<ProjectInfo, AppError>(__TAURI_INVOKE("project_info")),
 	listSamples: () => typedError<SampleRow[], AppError>(__TAURI_INVOKE("list_samples")),
-	/**  Records `seconds` of the project's sensor from the connected board as one `label` sample. */
+	/**
+	 *  Records `seconds` of the project's sensor from the connected board as one `label` sample.
+	 *  Batches stream to `on_progress`; `cancel_recording` ends it early (nothing is stored then).
+	 */
 	recordSample: (label: string, seconds: number | null, split: string, onProgress: Channel<RecordProgress>) => typedError<SampleRow, AppError>(__TAURI_INVOKE("record_sample", { label, seconds, split, onProgress })),
+	/**
+	 *  Records `seconds` from a data-forwarder board (one that prints readings as text lines) on
+	 *  `port` as one `label` sample: listens 2 s for its axes and rate first. A project with no
+	 *  samples takes the board's axis count and rate; otherwise the board must fit the project.
+	 *  `cancel_recording` ends it early (nothing is stored then).
+	 */
+	recordForwarderSample: (port: string, label: string, seconds: number | null, split: string, onProgress: Channel<RecordProgress>) => typedError<SampleRow, AppError>(__TAURI_INVOKE("record_forwarder_sample", { port, label, seconds, split, onProgress })),
+	/**  Ends the recording under way; it is not stored. False when nothing was recording. */
+	cancelRecording: () => __TAURI_INVOKE<boolean>("cancel_recording"),
+	/**
+	 *  Makes the connected board's `sensor` at `rate_hz` what the project records (its `[data]`
+	 *  sensor, axes and rate). Only while the project has no samples: samples of one project share
+	 *  one sensor and rate. Returns the project as it is now.
+	 */
+	setRecordingSensor: (sensor: string, rateHz: number) => typedError<ProjectInfo, AppError>(__TAURI_INVOKE("set_recording_sensor", { sensor, rateHz })),
 	deleteSample: (id: number) => typedError<null, AppError>(__TAURI_INVOKE("delete_sample", { id })),
 	/**
 	 *  Opens (or creates) the project in `dir`, or in a folder picked with a dialog when `dir` is
@@ -471,9 +489,14 @@ export type ProjectInfo = {
 	labels: LabelCount[],
 };
 
+/**  After every batch of a recording: how far it is, and the batch itself for the live chart. */
 export type RecordProgress = {
 	samples: number,
 	total: number,
+	/**  Stream index of the batch's first sample. */
+	first_sample: number,
+	/**  The batch's raw values, axes interleaved. */
+	values: number[],
 };
 
 export type SampleAxis = {

@@ -9,7 +9,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::board::{Board, Event};
 use super::error::LinkError;
 use super::stats::StreamStats;
-use super::stream::{Capture, CaptureRequest, capture};
+use super::stream::{Capture, CaptureProgress, CaptureRequest, capture};
 use super::types::{BoardInfo, ModelSlot};
 use crate::live::LiveDecoder;
 
@@ -53,7 +53,7 @@ enum Command {
     Capture {
         request: CaptureRequest,
         cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
-        progress: Box<dyn FnMut(&StreamStats) + Send>,
+        progress: Box<dyn FnMut(&CaptureProgress<'_>) + Send>,
         reply: oneshot::Sender<Result<Capture, LinkError>>,
     },
     Close {
@@ -133,7 +133,7 @@ impl Session {
         &self,
         request: CaptureRequest,
         cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
-        progress: Box<dyn FnMut(&StreamStats) + Send>,
+        progress: Box<dyn FnMut(&CaptureProgress<'_>) + Send>,
     ) -> Result<Capture, LinkError> {
         self.call(|reply| Command::Capture { request, cancel, progress, reply }).await?
     }
@@ -208,7 +208,7 @@ async fn run(
                 Some(Command::Capture { request, cancel, mut progress, reply }) => {
                     stop(&mut board, &mut live).await;
                     stop_classify(&mut board, &mut classify).await;
-                    let result = capture(&mut board, &request, &cancel, |stats| progress(stats)).await;
+                    let result = capture(&mut board, &request, &cancel, |update| progress(update)).await;
                     let disconnected = matches!(&result, Ok(c) if matches!(c.end, super::stream::CaptureEnd::Disconnected { .. }));
                     let _ = reply.send(result);
                     if disconnected {

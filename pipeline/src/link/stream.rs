@@ -74,6 +74,16 @@ impl Capture {
     }
 }
 
+/// What a capture's progress callback sees after each batch.
+#[derive(Debug, Clone, Copy)]
+pub struct CaptureProgress<'a> {
+    pub stats: &'a StreamStats,
+    /// Stream index of the batch's first sample (a gap before it shows as a jump).
+    pub first_sample: u64,
+    /// The batch's raw values, axes interleaved.
+    pub values: &'a [i16],
+}
+
 /// Streams `request.sensor` for `request.duration` (host time) and returns exactly
 /// `rate × duration` samples when they all arrived. `progress` is called after every batch;
 /// setting `cancel` ends the capture early (keeping what arrived).
@@ -81,7 +91,7 @@ pub async fn capture(
     board: &mut Board,
     request: &CaptureRequest,
     cancel: &AtomicBool,
-    mut progress: impl FnMut(&StreamStats),
+    mut progress: impl FnMut(&CaptureProgress<'_>),
 ) -> Result<Capture, LinkError> {
     let sensor_idx = board.info().sensor_index(&request.sensor).ok_or_else(|| {
         let names: Vec<&str> = board.info().sensors.iter().map(|s| s.name.as_str()).collect();
@@ -127,7 +137,11 @@ pub async fn capture(
         match board.next_event(Duration::from_millis(100)).await {
             Some(Event::Batch(batch)) if batch.stream == started.stream => {
                 collected.take(&batch);
-                progress(&collected.stats);
+                progress(&CaptureProgress {
+                    stats: &collected.stats,
+                    first_sample: batch.first_sample,
+                    values: &batch.values,
+                });
             }
             Some(Event::Closed(reason)) => {
                 end = CaptureEnd::Disconnected { reason };

@@ -144,3 +144,101 @@ fn write_csv(path: &std::path::Path, capture: &Capture) -> std::io::Result<()> {
     }
     out.flush()
 }
+
+pub struct RecordOptions {
+    pub port: String,
+    pub baud: u32,
+    pub label: String,
+    pub seconds: f64,
+    pub count: u32,
+    pub split: mote_project::Split,
+}
+
+/// `mote record --forwarder`: detects the board's stream, fits the project to it (a
+/// project with no samples takes its axes and rate), then records `count` samples.
+pub async fn record_into_project(
+    dir: &std::path::Path,
+    options: RecordOptions,
+    json: bool,
+    cancel: Arc<AtomicBool>,
+) -> anyhow::Result<()> {
+    use mote_pipeline::record::{ForwarderTarget, forwarder_settings, sample_from_forwarder};
+
+    let mut project = mote_project::Project::open_or_create(dir).await?;
+    let port = options.port.clone();
+    let baud = options.baud;
+    if !json {
+        eprintln!("listening to {port} for 2 s…");
+    }
+    let (link, detected) = tokio::task::spawn_blocking(move || {
+        let mut link = ForwarderLink::open(&port, baud)?;
+        let detected = link.detect(&DetectionOptions::default())?;
+        Ok::<_, mote_pipeline::link::forwarder::ForwarderError>((link, detected))
+    })
+    .await??;
+    let has_samples = project.sample_count().await? > 0;
+    if let Some(adopted) = forwarder_settings(project.config(), has_samples, &detected)? {
+        project.save_config(adopted)?;
+        if !json {
+            let data = &project.config().data;
+            println!(
+                "the project now records {} axes ({}) at {} Hz from this board",
+                data.axes.len(),
+                data.axes.join(", "),
+                data.rate_hz
+            );
+        }
+    }
+    let data = project.config().data.clone();
+    let mut link = link;
+    let mut recorded = 0;
+    let mut problem = None;
+    for idx in 0..options.count {
+        let bar = if json { ProgressBar::hidden() } else { ProgressBar::new(1000) };
+        bar.set_style(ProgressStyle::with_template("{msg} {bar:30}").expect("valid template"));
+        bar.set_message(format!("{} {}/{}", options.label, idx + 1, options.count));
+        let mut capture_options = CaptureOptions::for_duration(Duration::from_secs_f64(options.seconds));
+        capture_options.cancel = Some(cancel.clone());
+        let stream = detected.clone();
+        let (returned, captured) = tokio::task::spawn_blocking(move || {
+            let captured = link.capture(&stream, &capture_options, |progress| {
+                bar.set_position((progress.fraction_done() * 1000.0) as u64);
+                ControlFlow::Continue(())
+            });
+            bar.finish_and_clear();
+            (link, captured)
+        })
+        .await?;
+        link = returned;
+        let captured = captured?;
+        let target = ForwarderTarget { sensor: &data.sensor, axes: &data.axes, rate_hz: data.rate_hz };
+        let name = format!("{}.{}", options.label, idx + 1);
+        match sample_from_forwarder(&captured, name, &options.label, options.split, &options.port, &target) {
+            Ok(sample) => {
+                let added = project.add_samples(vec![sample]).await?;
+                recorded += added.added.len();
+                if !added.duplicates.is_empty() && !json {
+                    println!("recording {} was identical to a sample already in the project: not stored twice", idx + 1);
+                }
+            }
+            Err(error) => {
+                problem = Some(format!(
+                    "recording {} of {}: {error}; the {recorded} before it are kept",
+                    idx + 1,
+                    options.count
+                ));
+                break;
+            }
+        }
+    }
+    project.close().await;
+    if json {
+        print_json(&serde_json::json!({ "recorded": recorded, "problem": problem, "detected": detected }));
+    } else {
+        println!("recorded {recorded} × {} s of `{}` into {}", options.seconds, options.label, dir.display());
+    }
+    if let Some(problem) = problem {
+        anyhow::bail!(problem);
+    }
+    Ok(())
+}

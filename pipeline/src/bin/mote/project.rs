@@ -149,6 +149,13 @@ pub enum ProjectCommand {
         sensor: Option<String>,
         #[arg(long, value_parser = split_arg, default_value = "train")]
         split: Split,
+        /// The board prints readings as text lines (data-forwarder mode): listen 2 s for its
+        /// axes and rate, then record. A project with no samples takes the board's settings.
+        #[arg(long)]
+        forwarder: bool,
+        /// Baud rate of a data-forwarder board.
+        #[arg(long, default_value_t = mote_pipeline::link::forwarder::DEFAULT_BAUD_RATE, requires = "forwarder")]
+        baud: u32,
     },
 }
 
@@ -406,9 +413,15 @@ pub async fn run(command: ProjectCommand, json: bool, cancel: Arc<AtomicBool>) -
                 println!("confusion (rows: true, columns: predicted): {:?}", evaluation.confusion);
             }
         }
-        ProjectCommand::Record { project, label, seconds, count, port, sensor, split } => {
+        ProjectCommand::Record { project, label, seconds, count, port, sensor, split, forwarder, baud } => {
             anyhow::ensure!(seconds > 0.0 && seconds.is_finite(), "--seconds must be positive");
             let dir = project.dir()?;
+            if forwarder {
+                anyhow::ensure!(sensor.is_none(), "--sensor does not apply to a data-forwarder board");
+                let port = crate::stream::resolve_port(port)?;
+                let options = crate::forward::RecordOptions { port, baud, label, seconds, count, split };
+                return crate::forward::record_into_project(&dir, options, json, cancel).await;
+            }
             let opened = Project::open_or_create(&dir).await?;
             let port = crate::stream::resolve_port(port)?;
             let mut board = Board::connect(&port, &ConnectOptions::default()).await?;
@@ -429,7 +442,7 @@ pub async fn run(command: ProjectCommand, json: bool, cancel: Arc<AtomicBool>) -
                 );
                 bar.set_message(format!("{label} {}/{count}", idx + 1));
                 let captured =
-                    capture(&mut board, &request, &cancel, |stats| bar.set_position(stats.samples)).await?;
+                    capture(&mut board, &request, &cancel, |update| bar.set_position(update.stats.samples)).await?;
                 bar.finish_and_clear();
                 let device = board.info().device_id.clone();
                 let sample = match sample_from_capture(

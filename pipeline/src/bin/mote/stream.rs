@@ -76,7 +76,8 @@ pub async fn run(command: StreamCommand, json: bool, cancel: &AtomicBool) -> any
         ProgressStyle::with_template("{spinner} {bar:30} {pos}/{len} samples · {msg}")
             .expect("valid template"),
     );
-    let captured = capture(&mut board, &request, cancel, |stats| {
+    let captured = capture(&mut board, &request, cancel, |update| {
+        let stats = update.stats;
         bar.set_position(stats.samples.min(total));
         bar.set_message(format!(
             "{:.1} Hz · jitter {:.1} ms · lost {} batches",
