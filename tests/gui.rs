@@ -321,7 +321,8 @@ async fn a_data_forwarder_board_shows_its_axes_and_rate() {
     app.set_value("#label", "tilt").await;
     app.set_value("#seconds", "2").await;
     app.click("#record").await;
-    app.wait_text_for(Duration::from_secs(30), "#sample-count", "the recorded sample", |t| t.contains("(1)")).await;
+    app.wait_text_for(Duration::from_secs(30), "#sample-count", "the recorded sample", |t| t.contains("(1)"))
+        .await;
     let table = app.wait_text("#samples", "the sample", |t| t.contains("tilt")).await;
     assert!(table.contains(&path), "the port is the sample's device: {table}");
     let panel = app.wait_text("#record-settings", "the adopted settings", |t| t.contains("axis2")).await;

@@ -217,7 +217,9 @@ pub async fn record_forwarder_sample(
     split: String,
     on_progress: Channel<RecordProgress>,
 ) -> Result<SampleRow, AppError> {
-    use mote_pipeline::link::forwarder::{CaptureOptions, DEFAULT_BAUD_RATE, DetectionOptions, ForwarderLink};
+    use mote_pipeline::link::forwarder::{
+        CaptureOptions, DEFAULT_BAUD_RATE, DetectionOptions, ForwarderLink,
+    };
     use mote_pipeline::record::{ForwarderTarget, forwarder_settings, sample_from_forwarder};
 
     let label = label.trim().to_string();
@@ -233,9 +235,11 @@ pub async fn record_forwarder_sample(
     if port.is_empty() {
         return Err(AppError::new("invalid", "name the serial port of the data-forwarder board"));
     }
-    let record_error = |error: mote_pipeline::record::RecordError| AppError::new(error.code(), error.to_string());
-    let forwarder_error =
-        |error: mote_pipeline::link::forwarder::ForwarderError| AppError::new(error.code(), error.to_string());
+    let record_error =
+        |error: mote_pipeline::record::RecordError| AppError::new(error.code(), error.to_string());
+    let forwarder_error = |error: mote_pipeline::link::forwarder::ForwarderError| {
+        AppError::new(error.code(), error.to_string())
+    };
     let cancel = Arc::new(AtomicBool::new(false));
     {
         let mut running = state.recording.lock().map_err(|_| AppError::new("internal", "state poisoned"))?;
@@ -259,7 +263,9 @@ pub async fn record_forwarder_sample(
         }
         let data = with_project_mut(&state, async |project| {
             let has_samples = project.sample_count().await? > 0;
-            if let Some(adopted) = forwarder_settings(project.config(), has_samples, &detected).map_err(record_error)? {
+            if let Some(adopted) =
+                forwarder_settings(project.config(), has_samples, &detected).map_err(record_error)?
+            {
                 project.save_config(adopted)?;
             }
             Ok(project.config().data.clone())
@@ -295,7 +301,10 @@ pub async fn record_forwarder_sample(
 }
 
 /// Stores a recorded sample; returns its row.
-async fn add_and_show(state: &State<'_, AppState>, sample: mote_project::NewSample) -> Result<SampleRow, AppError> {
+async fn add_and_show(
+    state: &State<'_, AppState>,
+    sample: mote_project::NewSample,
+) -> Result<SampleRow, AppError> {
     with_project(state, async |project| {
         let added = project.add_samples(vec![sample]).await?;
         let samples = project.list_samples(&SampleFilter::default()).await?;

@@ -7,12 +7,14 @@
 //!   figures current).
 //! - Latency = cycles per multiply-accumulate × MACs + cycles per DSP input value × values, at
 //!   the target's usual clock. Calibrated on the emulated Cortex-M4F, which counts instructions
-//!   exactly (`cargo test -p mote-e2e --bench firmware`, docs/benchmarks.md): two dense networks
-//!   (386 and 1,808 MACs, 4 operators each) fit ~1,200 instructions per operator + 9 per MAC, and
-//!   a 1-D CNN's convolutions ~18 per MAC; the DSP blocks 12.5 (raw), 62.5 (flatten, 7 statistics) and 457 (spectral) instructions per
+//!   exactly (`cargo test -p mote-e2e --bench firmware`, docs/benchmarks.md): dense networks
+//!   (1,808 and 2,528 MACs, 4 operators each) fit ~1,200 instructions per operator + 6 per MAC
+//!   (the inner loop is 3 per MAC with the Armv7E-M `SMLAD`; the rest is per output: bias,
+//!   requantization, clamping), and a 1-D CNN's convolutions ~14 per MAC (short rows of
+//!   `kernel × channels` taps); the DSP blocks 12.5 (raw), 62.5 (flatten, 7 statistics) and 457 (spectral) instructions per
 //!   input value. Instructions are taken as cycles on the M4F (its int8 code is mostly
 //!   single-cycle ALU and load work); the other cores scale from it (M0+: no FPU, so float DSP
-//!   is soft-float, and fewer instructions per MAC; M7: dual issue). Only the M4F figures are
+//!   is soft-float, and no DSP extension, so the portable one-MAC-at-a-time loop; M7: dual issue). Only the M4F figures are
 //!   measured; the scale factors are estimates.
 
 use mote_dsp::FeatureBlock;
@@ -83,8 +85,8 @@ pub const TARGETS: [Target; 4] = [
         id: "cortex-m4f-64mhz",
         name: "Cortex-M4F @ 64 MHz (nRF52833, micro:bit v2)",
         clock_hz: 64_000_000,
-        cycles_per_mac: 9.0,
-        cycles_per_conv_mac: 18.0,
+        cycles_per_mac: 6.0,
+        cycles_per_conv_mac: 14.0,
         cycles_per_op: 1200.0,
         dsp_vs_m4f: 1.0,
     },
@@ -92,8 +94,8 @@ pub const TARGETS: [Target; 4] = [
         id: "cortex-m7-480mhz",
         name: "Cortex-M7 @ 480 MHz (STM32H7)",
         clock_hz: 480_000_000,
-        cycles_per_mac: 4.5,
-        cycles_per_conv_mac: 9.0,
+        cycles_per_mac: 3.0,
+        cycles_per_conv_mac: 7.0,
         cycles_per_op: 600.0,
         dsp_vs_m4f: 0.5,
     },

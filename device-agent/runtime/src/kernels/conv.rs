@@ -6,6 +6,7 @@
 
 use core::ops::Range;
 
+use crate::kernels::dot::dot;
 use crate::kernels::le::LeI32;
 use crate::kernels::quant::{ActivationRange, ChannelRequant};
 
@@ -242,24 +243,23 @@ impl Conv2d<'_> {
                     let mut acc = self.bias.get(out_channel);
                     // With no input channels every tap is empty; skipping the loops keeps the run
                     // time bounded by the buffer sizes even for huge (valid) empty inputs.
-                    if in_channels > 0 {
+                    if in_channels > 0 && !columns.is_empty() {
+                        // The taps of one kernel row that lie inside the input are contiguous in
+                        // both the input (NHWC) and the filter: one dot product per row.
+                        let span = columns.len() * in_channels;
                         for kernel_y in rows.clone() {
                             let input_y = row_origin + kernel_y - pad_top;
-                            for kernel_x in columns.clone() {
-                                let input_x = column_origin + kernel_x - pad_left;
-                                let input_start = (input_y * input_width + input_x) * in_channels;
-                                let filter_start = ((out_channel * kernel_height + kernel_y) * kernel_width
-                                    + kernel_x)
-                                    * in_channels;
-                                let input_taps = &input[input_start..input_start + in_channels];
-                                let filter_taps = &self.filter[filter_start..filter_start + in_channels];
-                                for (input_value, filter_value) in input_taps.iter().zip(filter_taps) {
-                                    let shifted_input =
-                                        i32::from(*input_value).wrapping_add(self.input_offset);
-                                    acc = acc
-                                        .wrapping_add(shifted_input.wrapping_mul(i32::from(*filter_value)));
-                                }
-                            }
+                            let input_x = column_origin + columns.start - pad_left;
+                            let input_start = (input_y * input_width + input_x) * in_channels;
+                            let filter_start = ((out_channel * kernel_height + kernel_y) * kernel_width
+                                + columns.start)
+                                * in_channels;
+                            acc = dot(
+                                &input[input_start..input_start + span],
+                                &self.filter[filter_start..filter_start + span],
+                                self.input_offset,
+                                acc,
+                            );
                         }
                     }
                     let requantized =

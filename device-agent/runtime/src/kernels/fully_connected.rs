@@ -1,6 +1,7 @@
 //! int8 fully connected (dense) layer with per-output-channel requantization, as TFLite's
 //! `FullyConnectedPerChannel` reference kernel.
 
+use crate::kernels::dot::dot;
 use crate::kernels::le::LeI32;
 use crate::kernels::quant::{ActivationRange, ChannelRequant};
 
@@ -51,11 +52,7 @@ impl FullyConnected<'_> {
         for (out_idx, out_value) in output.iter_mut().enumerate() {
             let weight_row = &self.weights[out_idx * n_in..(out_idx + 1) * n_in];
             // `LeI32::get` is 0 past the end, which is exactly "no bias" for an empty bias.
-            let mut acc = self.bias.get(out_idx);
-            for (input_value, weight) in input.iter().zip(weight_row) {
-                let shifted_input = i32::from(*input_value).wrapping_add(self.input_offset);
-                acc = acc.wrapping_add(shifted_input.wrapping_mul(i32::from(*weight)));
-            }
+            let acc = dot(input, weight_row, self.input_offset, self.bias.get(out_idx));
             let requantized = self.requant.requantize(out_idx, acc).saturating_add(self.output_offset);
             *out_value = self.activation.clamp_quantized(requantized);
         }

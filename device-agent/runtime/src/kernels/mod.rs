@@ -11,6 +11,7 @@
 
 pub mod add;
 pub mod conv;
+mod dot;
 pub mod fully_connected;
 pub mod le;
 pub mod pool;

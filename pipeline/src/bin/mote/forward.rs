@@ -218,7 +218,10 @@ pub async fn record_into_project(
                 let added = project.add_samples(vec![sample]).await?;
                 recorded += added.added.len();
                 if !added.duplicates.is_empty() && !json {
-                    println!("recording {} was identical to a sample already in the project: not stored twice", idx + 1);
+                    println!(
+                        "recording {} was identical to a sample already in the project: not stored twice",
+                        idx + 1
+                    );
                 }
             }
             Err(error) => {

@@ -442,7 +442,8 @@ pub async fn run(command: ProjectCommand, json: bool, cancel: Arc<AtomicBool>) -
                 );
                 bar.set_message(format!("{label} {}/{count}", idx + 1));
                 let captured =
-                    capture(&mut board, &request, &cancel, |update| bar.set_position(update.stats.samples)).await?;
+                    capture(&mut board, &request, &cancel, |update| bar.set_position(update.stats.samples))
+                        .await?;
                 bar.finish_and_clear();
                 let device = board.info().device_id.clone();
                 let sample = match sample_from_capture(
