@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the firmware workspace (device-agent/firmware) with Debian's rustc 1.96 and its std
-# source (-Zbuild-std; rustup cannot add thumb targets here). See ../shared/guide/toolchain.md.
+# source (-Zbuild-std; rustup cannot add thumb targets here). See docs/toolchain.md.
 # One cargo invocation per board: each board's features (cortex-m-rt's `device`, its critical
 # section) must not leak into another's build.
 # Usage: scripts/build-firmware.sh [board…]   (default: every board)

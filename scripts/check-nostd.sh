@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds every no_std crate for the two microcontroller targets with Debian's Rust toolchain
 # (rustup cannot download thumb targets here; Debian ships the std source, so -Zbuild-std works).
-# See ../shared/guide/toolchain.md. Usage: scripts/check-nostd.sh
+# See docs/toolchain.md. Usage: scripts/check-nostd.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -20,6 +20,15 @@ if (( free_gb < 2 )); then
     exit 1
 fi
 
+step "the repository stands alone (no tracked file reads the shared folder beside the clone)"
+# The pattern is escaped so that this file does not match itself.
+if outside=$(git grep -nE '\.\./shared|MOTE_SHARED[_]DIR' -- scripts tests pipeline device-agent src-tauri ui .ci \
+             Cargo.toml ':!*.md' 2>/dev/null); then
+    echo "these tracked files refer to a folder beside the clone, which a user's clone does not have:" >&2
+    echo "$outside" >&2
+    exit 1
+fi
+
 step "no_std crates for thumbv6m-none-eabi and thumbv7em-none-eabihf"
 scripts/check-nostd.sh
 
@@ -30,8 +39,8 @@ step "firmware: the emulated Cortex-M4F (QEMU mps2-an386), micro:bit v2, Pico"
 MOTE_FIRMWARE_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}/firmware" scripts/build-firmware.sh
 export MOTE_FIRMWARE_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}/firmware"
 
-step "the fuzz targets build (frame decoder, model-blob parser)"
-for fuzz in device-agent/wire/fuzz device-agent/runtime/fuzz; do
+step "the fuzz targets build (frame decoder, model-blob parser, importers and bundle lock)"
+for fuzz in device-agent/wire/fuzz device-agent/runtime/fuzz pipeline/formats/fuzz; do
     cargo build --quiet --locked --manifest-path "$fuzz/Cargo.toml" --target-dir "${CARGO_TARGET_DIR:-target}/fuzz"
 done
 
@@ -47,11 +56,11 @@ step "the interface (type check and build)"
 step "cargo build --workspace (the end-to-end tests run the binaries)"
 cargo build --workspace --locked
 
-step "cargo test --workspace"
+step "cargo test --workspace --no-fail-fast (every test binary runs even when one fails)"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
-cargo test --workspace --locked 2>&1 | tee "$log"
+cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 echo

@@ -59,6 +59,206 @@ fn sim_devices_and_stream_work_together() {
     let _ = sim.wait_timeout_ms(2000);
 }
 
+fn mote() -> Command {
+    Command::new(workspace_binary("mote"))
+}
+
+fn run_ok(command: &mut Command) -> std::process::Output {
+    let output = command.output().expect("mote runs");
+    assert!(
+        output.status.success(),
+        "{command:?} failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+fn basic_motions() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../datasets/basic-motions")
+}
+
+/// `mote stats | head -1`: when the reader of its output has gone, the CLI ends quietly (by
+/// SIGPIPE, as Unix tools do), never with a panic and a backtrace.
+#[test]
+fn a_closed_pipe_ends_the_cli_quietly() {
+    use std::os::unix::process::ExitStatusExt as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("p");
+    run_ok(mote().arg("import").arg("--project").arg(&project).arg(basic_motions()));
+
+    // A pipe whose reader is already closed: every write fails with EPIPE.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = mote().arg("stats").arg("--project").arg(&project).stdout(writer).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{stderr}");
+    assert_eq!(output.status.signal(), Some(libc::SIGPIPE), "{:?}: {stderr}", output.status);
+
+    // The shell pipeline a person types.
+    let shell = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "'{}' stats --project '{}' | head -1",
+            workspace_binary("mote").display(),
+            project.display()
+        ))
+        .output()
+        .unwrap();
+    assert!(shell.status.success());
+    assert_eq!(String::from_utf8_lossy(&shell.stdout).lines().count(), 1);
+    let stderr = String::from_utf8_lossy(&shell.stderr);
+    assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{stderr}");
+}
+
+/// `--json` errors carry the code of the error's own type (project, import, data rule, impulse,
+/// bundle, recording), and say each cause once.
+#[test]
+fn json_errors_carry_the_code_of_their_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("p");
+    run_ok(mote().arg("import").arg("--project").arg(&project).arg(basic_motions()));
+    let error = |command: &mut Command| -> (String, String) {
+        let output = command.arg("--json").output().expect("mote runs");
+        assert!(!output.status.success(), "{command:?} succeeded");
+        // Some commands print a result before the error (`mote record`: what was kept).
+        let value = serde_json::Deserializer::from_slice(&output.stdout)
+            .into_iter::<serde_json::Value>()
+            .filter_map(Result::ok)
+            .find(|value| value.get("error").is_some())
+            .unwrap_or_else(|| panic!("{command:?}: no error: {}", String::from_utf8_lossy(&output.stdout)));
+        (
+            value["error"]["code"].as_str().unwrap().to_string(),
+            value["error"]["message"].as_str().unwrap().to_string(),
+        )
+    };
+
+    let (code, _) = error(mote().arg("stats").arg("--project").arg(dir.path().join("none")));
+    assert_eq!(code, "project.not_a_project");
+
+    let bad = dir.path().join("bad.01.csv");
+    std::fs::write(&bad, "timestamp,accX\n0,1\n10,oops\n").unwrap();
+    let (code, message) = error(mote().arg("import").arg("--project").arg(&project).arg(&bad));
+    assert_eq!(code, "import.value", "{message}");
+
+    let fast = dir.path().join("fast.01.csv");
+    let rows: String = (0..50).map(|i| format!("{},1,2,3,4,5,6\n", i * 10)).collect();
+    std::fs::write(&fast, format!("timestamp,accX,accY,accZ,gyrX,gyrY,gyrZ\n{rows}")).unwrap();
+    let (code, message) = error(mote().arg("import").arg("--project").arg(&project).arg(&fast));
+    assert_eq!(code, "project.data_mismatch", "{message}");
+    assert!(message.contains("recorded at 100 Hz, not 10 Hz"), "{message}");
+
+    // A spectral band that holds no FFT bin: the impulse's code, and the reason said once.
+    let toml = project.join("mote.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    let dsp = text.find("[dsp]").unwrap();
+    let end = text[dsp..].find("\n[").map_or(text.len(), |i| dsp + i + 1);
+    let edited = format!(
+        "{}[dsp]\nblock = \"spectral\"\nfft_length = 16\nbands = {{ edges = [0.1, 0.2, 0.3] }}\n\n{}",
+        &text[..dsp],
+        &text[end..]
+    );
+    std::fs::write(&toml, edited).unwrap();
+    let (code, message) = error(mote().arg("train").arg("--project").arg(&project));
+    assert_eq!(code, "impulse.dsp", "{message}");
+    assert_eq!(message.matches("contains no FFT bin").count(), 1, "{message}");
+
+    let (code, _) =
+        error(mote().arg("build").arg(dir.path().join("no-bundle")).arg("--out").arg(dir.path().join("a")));
+    assert_eq!(code, "bundle.not_a_folder");
+
+    // A board that is pulled mid-recording: the recording error's code.
+    let sim = mote_e2e::SimProcess::start(&["--fault-disconnect-after", "4000"]);
+    let port = sim.ready["path"].as_str().unwrap().to_string();
+    let (code, message) = error(
+        mote()
+            .args([
+                "record",
+                "--label",
+                "wave",
+                "--seconds",
+                "3",
+                "--sensor",
+                "imu",
+                "--port",
+                &port,
+                "--project",
+            ])
+            .arg(dir.path().join("recorded")),
+    );
+    assert_eq!(code, "record.disconnected", "{message}");
+}
+
+/// `mote init` then `mote import` of Edge Impulse CSVs at 50 Hz: the project takes the files'
+/// axes and rate (it said 100 Hz before), says so, and trains.
+#[test]
+fn a_new_project_takes_the_imported_rate_and_trains() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("w");
+    run_ok(mote().arg("init").arg("--project").arg(&project));
+    let files = dir.path().join("csv");
+    std::fs::create_dir_all(files.join("training")).unwrap();
+    std::fs::create_dir_all(files.join("testing")).unwrap();
+    for (label, hz) in [("slow", 1.0), ("fast", 4.0)] {
+        for n in 0..4 {
+            let rows: String = (0..150)
+                .map(|i| {
+                    let t = f64::from(i) / 50.0;
+                    let phase = f64::from(n) * 0.7;
+                    let v = (std::f64::consts::TAU * hz * t + phase).sin();
+                    format!("{},{v},{},{}\n", i * 20, v * 0.5, 1.0 - v)
+                })
+                .collect();
+            let folder = if n < 3 { "training" } else { "testing" };
+            std::fs::write(
+                files.join(folder).join(format!("{label}.{n}.csv")),
+                format!("timestamp,x,y,z\n{rows}"),
+            )
+            .unwrap();
+        }
+    }
+    let imported = run_ok(mote().arg("import").arg("--project").arg(&project).arg(&files));
+    let said = String::from_utf8_lossy(&imported.stdout);
+    assert!(said.contains("took the imported data's settings") && said.contains("50 Hz"), "{said}");
+    let toml = std::fs::read_to_string(project.join("mote.toml")).unwrap();
+    assert!(toml.contains("rate_hz = 50.0") && toml.contains(r#"axes = ["x", "y", "z"]"#), "{toml}");
+    let trained = run_ok(mote().args(["--json", "train", "--project"]).arg(&project));
+    let trained: serde_json::Value = serde_json::from_slice(&trained.stdout).unwrap();
+    assert!(trained["test"]["top1_accuracy"].as_f64().is_some(), "{trained}");
+}
+
+/// Virtual boards started without an id take the first free `virtual-N`, and a stopped board's
+/// id is free again: two boards never share an id (or the flash file named after it).
+#[test]
+fn virtual_boards_take_a_free_id() {
+    let runtime = tempfile::tempdir().unwrap();
+    let start = |n: u32| {
+        let mut child = Command::new(workspace_binary("mote-sim"))
+            .args(["--json", "--flash"])
+            .arg(runtime.path().join(format!("{n}.flash")))
+            .env("MOTE_RUNTIME_DIR", runtime.path())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let ready: serde_json::Value = serde_json::from_str(&line).unwrap();
+        (child, ready["device_id"].as_str().unwrap().to_string())
+    };
+    let (mut first, first_id) = start(1);
+    let (mut second, second_id) = start(2);
+    assert_eq!((first_id.as_str(), second_id.as_str()), ("virtual-1", "virtual-2"));
+    let _ = first.kill();
+    let _ = first.wait();
+    let (mut third, third_id) = start(3);
+    assert_eq!(third_id, "virtual-1", "the stopped board's id is free again, virtual-2 is taken");
+    for child in [&mut second, &mut third] {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
 trait WaitTimeout {
     fn wait_timeout_ms(&mut self, ms: u64) -> Option<std::process::ExitStatus>;
 }

@@ -12,28 +12,13 @@ use std::sync::atomic::AtomicBool;
 use mote_convert::estimate::{Footprint, estimate};
 use mote_project::{ImportOptions, Project, ProjectConfig, SampleFilter, SystemClock};
 use mote_runtime::Model;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::Digest as _;
 
 use crate::deploy::BLOB_FILE;
 use crate::training::{TrainReport, TrainingError, latest_model, train_project};
 
-/// The lock file's name, and the lock format this Mote reads and writes.
-pub const LOCK_FILE: &str = "mote.lock";
-pub const LOCK_VERSION: u32 = 1;
-
-/// `mote.lock`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Lock {
-    pub lock_version: u32,
-    pub mote_version: String,
-    pub seed: u64,
-    /// SHA-256 of the `[dsp]` and `[learn]` tables (canonical TOML).
-    pub dsp_sha256: String,
-    pub learn_sha256: String,
-    /// Every file of the bundle but the lock: relative path (with `/`) → SHA-256.
-    pub files: BTreeMap<String, String>,
-}
+pub use mote_formats::lock::{LOCK_FILE, LOCK_VERSION, Lock, LockError};
 
 /// Why a bundle cannot be used (exit code 2 of `mote build`).
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +64,18 @@ impl BundleError {
             BundleError::Project(e) => e.code(),
             BundleError::Training(e) => e.code(),
             BundleError::Io { .. } => "bundle.io",
+        }
+    }
+}
+
+impl From<LockError> for BundleError {
+    fn from(error: LockError) -> Self {
+        match error {
+            LockError::UnknownVersion(version) => BundleError::UnknownLockVersion(version),
+            LockError::NotPlainPath(name) => BundleError::PathTraversal(name),
+            LockError::Unreadable(message) => BundleError::BadLock(message),
+            // `LockError` is non-exhaustive: anything new is still a lock that cannot be used.
+            other => BundleError::BadLock(other.to_string()),
         }
     }
 }
@@ -161,21 +158,9 @@ pub fn verify_bundle(dir: &Path) -> Result<Lock, BundleError> {
         return Err(BundleError::NotAFolder(dir.to_path_buf()));
     }
     let text = std::fs::read_to_string(dir.join(LOCK_FILE)).map_err(|_| BundleError::MissingLock)?;
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| BundleError::BadLock(e.to_string()))?;
-    let version =
-        value["lock_version"].as_u64().ok_or_else(|| BundleError::BadLock("no lock_version".into()))?;
-    if version != u64::from(LOCK_VERSION) {
-        return Err(BundleError::UnknownLockVersion(version as u32));
-    }
-    let lock: Lock = serde_json::from_value(value).map_err(|e| BundleError::BadLock(e.to_string()))?;
+    // Every listed path is plain before any file is opened.
+    let lock = Lock::parse(&text)?;
     for (name, hash) in &lock.files {
-        let plain = !name.is_empty()
-            && !name.contains('\\')
-            && Path::new(name).components().all(|c| matches!(c, Component::Normal(_)));
-        if !plain {
-            return Err(BundleError::PathTraversal(name.clone()));
-        }
         let path = dir.join(name);
         let bytes = std::fs::read(&path).map_err(|_| BundleError::MissingFile(name.clone()))?;
         if &sha256(&bytes) != hash {

@@ -3,8 +3,10 @@
 //! treat it like any serial board.
 //!
 //! QEMU runs with `-icount shift=0,sleep=on`: one instruction is one virtual nanosecond, and idle
-//! time (the firmware sleeps in WFI between SysTicks) passes in real time. The firmware's clock
-//! therefore keeps real time and counts the instructions of DSP and inference exactly.
+//! time (the firmware sleeps in WFI between SysTicks) passes in real time, so the firmware counts
+//! the instructions of DSP and inference exactly. Virtual time still lags the host's (the host
+//! time spent emulating is not counted), so the firmware re-aligns its clock with the host's
+//! through semihosting (`SYS_ELAPSED`) on every wake-up: semihosting must stay enabled.
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};

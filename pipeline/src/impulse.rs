@@ -1,7 +1,7 @@
 //! The impulse: how a project turns recordings into model inputs — which axes, how windows are
 //! cut, which DSP block, which learning block — read from `mote.toml` and checked as a whole.
 
-use mote_dsp::{DspConfig, FeatureBlock, OutputShape, WindowSpec};
+use mote_dsp::{DspConfig, FeatureBlock, OutputShape, Spectral, WindowSpec};
 use mote_project::{BlockConfig, ProjectConfig};
 use mote_train::LearnConfig;
 
@@ -42,11 +42,39 @@ fn table(block: &BlockConfig) -> toml::Value {
     toml::Value::Table(table)
 }
 
+/// The `[dsp]` table with the parameters a person did not set filled in with defaults that fit
+/// the data: the spectral block's FFT length and bands depend on the rate and the window (see
+/// `Spectral::defaults_for`); the other blocks' defaults fit any data they accept.
+fn dsp_table(block: &BlockConfig, rate_hz: f32, window_samples: usize) -> toml::Value {
+    let mut filled = match block.block.as_str() {
+        "spectral" => {
+            let fft_length = block
+                .params
+                .get("fft_length")
+                .and_then(toml::Value::as_integer)
+                .and_then(|n| u16::try_from(n).ok());
+            let defaults = DspConfig::from(Spectral::defaults_for(rate_hz, window_samples, fft_length));
+            toml::Table::try_from(defaults).unwrap_or_default()
+        }
+        _ => toml::Table::new(),
+    };
+    filled.extend(block.params.clone());
+    filled.insert("block".into(), toml::Value::String(block.block.clone()));
+    toml::Value::Table(filled)
+}
+
 impl Impulse {
     pub fn from_config(config: &ProjectConfig) -> Result<Impulse, ImpulseError> {
-        let dsp: DspConfig = table(&config.dsp).try_into().map_err(|e: toml::de::Error| {
-            ImpulseError::Config { section: "dsp", message: e.message().to_string() }
-        })?;
+        let rate_hz = config.data.rate_hz as f32;
+        let window = WindowSpec {
+            length_ms: config.window.length_ms as f32,
+            stride_ms: config.window.stride_ms as f32,
+        };
+        let window_samples = window.length_samples(rate_hz)?;
+        let dsp: DspConfig =
+            dsp_table(&config.dsp, rate_hz, window_samples).try_into().map_err(|e: toml::de::Error| {
+                ImpulseError::Config { section: "dsp", message: e.message().to_string() }
+            })?;
         let mut learn_table = table(&config.learn);
         if let toml::Value::Table(learn) = &mut learn_table
             && !learn.contains_key("seed")
@@ -56,15 +84,82 @@ impl Impulse {
         let learn: LearnConfig = learn_table.try_into().map_err(|e: toml::de::Error| {
             ImpulseError::Config { section: "learn", message: e.message().to_string() }
         })?;
-        let rate_hz = config.data.rate_hz as f32;
-        let window = WindowSpec {
-            length_ms: config.window.length_ms as f32,
-            stride_ms: config.window.stride_ms as f32,
-        };
-        let window_samples = window.length_samples(rate_hz)?;
         let n_axes = config.data.axes.len();
         dsp.validate(window_samples, n_axes, rate_hz)?;
         let output = dsp.output_shape(window_samples, n_axes, rate_hz)?;
         Ok(Impulse { axes: config.data.axes.clone(), rate_hz, window, dsp, learn, window_samples, output })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spectral_project(rate_hz: f64, length_ms: u32, params: &str) -> ProjectConfig {
+        let mut config = ProjectConfig::new_default("spectral");
+        config.data.rate_hz = rate_hz;
+        config.window = mote_project::WindowSection { length_ms, stride_ms: length_ms / 2 };
+        config.dsp = BlockConfig { block: "spectral".into(), params: params.parse().unwrap() };
+        config
+    }
+
+    /// `block = "spectral"` with no parameters fits every rate from 10 Hz to 16 kHz and every
+    /// window from 0.5 s to 10 s (at 100 Hz and 3.6 s the fixed defaults used to leave the
+    /// 0.1–0.5 Hz band without an FFT bin).
+    #[test]
+    fn spectral_defaults_fit_every_rate_and_window() {
+        for rate_hz in
+            [10.0, 12.5, 25.0, 50.0, 62.5, 100.0, 200.0, 400.0, 1000.0, 1600.0, 4000.0, 8000.0, 16000.0]
+        {
+            for length_ms in [500, 1000, 2000, 3600, 5000, 10_000] {
+                let impulse = Impulse::from_config(&spectral_project(rate_hz, length_ms, ""))
+                    .unwrap_or_else(|e| panic!("{rate_hz} Hz, {length_ms} ms: {e}"));
+                let window = vec![100i16; impulse.window_samples * impulse.axes.len()];
+                let scales = vec![0.01f32; impulse.axes.len()];
+                let mut out = vec![
+                    0.0;
+                    impulse
+                        .dsp
+                        .output_len(impulse.window_samples, impulse.axes.len(), impulse.rate_hz)
+                        .unwrap()
+                ];
+                let mut scratch = vec![
+                    0.0;
+                    impulse
+                        .dsp
+                        .scratch_len(impulse.window_samples, impulse.axes.len(), impulse.rate_hz)
+                        .unwrap()
+                ];
+                impulse
+                    .dsp
+                    .compute(&window, impulse.axes.len(), &scales, impulse.rate_hz, &mut out, &mut scratch)
+                    .unwrap_or_else(|e| panic!("{rate_hz} Hz, {length_ms} ms: {e}"));
+            }
+        }
+    }
+
+    /// What a person sets is kept; only what they left out is derived.
+    #[test]
+    fn spectral_parameters_that_are_set_win_over_derived_ones() {
+        let impulse =
+            Impulse::from_config(&spectral_project(100.0, 3600, "fft_length = 64\nn_peaks = 2")).unwrap();
+        let DspConfig::Spectral(spectral) = &impulse.dsp else { panic!("{:?}", impulse.dsp) };
+        assert_eq!((spectral.fft_length, spectral.n_peaks), (64, 2));
+        assert_eq!(spectral.bands, mote_dsp::Bands::Equal(4), "0.1–0.5 Hz holds no bin at 64 points");
+
+        let impulse = Impulse::from_config(&spectral_project(100.0, 3600, "")).unwrap();
+        let DspConfig::Spectral(spectral) = &impulse.dsp else { panic!("{:?}", impulse.dsp) };
+        assert_eq!(spectral.fft_length, 512);
+        assert_eq!(spectral.bands, mote_dsp::Bands::from_edges(&[0.1, 0.5, 1.0, 2.0, 5.0]).unwrap());
+
+        // A band set by hand that holds no bin is still an error, said once.
+        let error = Impulse::from_config(&spectral_project(
+            100.0,
+            3600,
+            "fft_length = 128\nbands = { edges = [0.1, 0.5, 1.0] }",
+        ))
+        .unwrap_err();
+        assert_eq!(error.code(), "impulse.dsp");
+        assert_eq!(error.to_string().matches("contains no FFT bin").count(), 1, "{error}");
     }
 }

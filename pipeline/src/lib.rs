@@ -2,6 +2,7 @@
 pub mod bundle;
 pub mod deploy;
 pub mod emulator;
+pub mod error;
 pub mod features;
 pub mod impulse;
 pub mod link;

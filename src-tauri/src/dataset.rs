@@ -203,6 +203,8 @@ pub async fn dataset_stats(state: State<'_, AppState>) -> Result<DatasetSummary,
 pub struct ImportSummary {
     pub imported: u32,
     pub duplicates: u32,
+    /// What a project with no samples took from the imported data (sensor, axes, rate, impulse).
+    pub adopted: Option<String>,
 }
 
 /// Imports files (Edge Impulse CSV/JSON, WAV, Mote datasets): `paths` from a drop, or a file
@@ -225,22 +227,27 @@ pub async fn import_samples(
         paths.into_iter().map(std::path::PathBuf::from).collect()
     };
     if paths.is_empty() {
-        return Ok(ImportSummary { imported: 0, duplicates: 0 });
+        return Ok(ImportSummary { imported: 0, duplicates: 0, adopted: None });
     }
     let label = label.map(|l| l.trim().to_string()).filter(|l| !l.is_empty());
     with_project_mut(&state, async |project| {
         let options = ImportOptions { label, ..ImportOptions::default() };
         let (files, dirs): (Vec<_>, Vec<_>) = paths.iter().cloned().partition(|p| !p.is_dir());
-        let mut summary = ImportSummary { imported: 0, duplicates: 0 };
-        if !files.is_empty() {
-            let report = project.import_files(&files, &options).await?;
+        let mut summary = ImportSummary { imported: 0, duplicates: 0, adopted: None };
+        let count = |summary: &mut ImportSummary, report: mote_project::ImportReport| {
             summary.imported += report.imported.len() as u32;
             summary.duplicates += report.duplicates.len() as u32;
+            if let Some(adopted) = report.adopted {
+                summary.adopted = Some(adopted.to_string());
+            }
+        };
+        if !files.is_empty() {
+            let report = project.import_files(&files, &options).await?;
+            count(&mut summary, report);
         }
         for dir in dirs {
             let report = project.import_dir(&dir, &options).await?;
-            summary.imported += report.imported.len() as u32;
-            summary.duplicates += report.duplicates.len() as u32;
+            count(&mut summary, report);
         }
         Ok(summary)
     })

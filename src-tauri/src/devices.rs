@@ -58,8 +58,13 @@ pub async fn start_virtual_board(
     script: Option<String>,
 ) -> Result<VirtualBoard, AppError> {
     let mut args = mote_sim::SimArgs::default();
-    let taken = state.virtual_boards.lock().map(|boards| boards.len()).unwrap_or(0);
-    args.device_id = format!("virtual-{}", taken + 1);
+    let ours: Vec<String> = state
+        .virtual_boards
+        .lock()
+        .map(|boards| boards.iter().map(|board| board.device_id.clone()).collect())
+        .unwrap_or_default();
+    let device_id = mote_sim::registry::free_device_id(&ours);
+    args.device_id = Some(device_id.clone());
     if let Some(script) = script {
         args.script = script;
     }
@@ -68,7 +73,7 @@ pub async fn start_virtual_board(
     let thread = {
         let (stop, args) = (stop.clone(), args.clone());
         std::thread::Builder::new()
-            .name(format!("virtual board {}", args.device_id))
+            .name(format!("virtual board {device_id}"))
             .spawn(move || {
                 let mut ready_tx = Some(ready_tx);
                 let result = mote_sim::run(&args, &stop, |ready| {
@@ -86,9 +91,9 @@ pub async fn start_virtual_board(
         .await
         .map_err(|_| AppError::new("virtual_board", "the virtual board stopped before it was ready"))?
         .map_err(|message| AppError::new("virtual_board", message))?;
-    let board = VirtualBoard { device_id: args.device_id.clone(), path: path.clone() };
+    let board = VirtualBoard { device_id: device_id.clone(), path: path.clone() };
     if let Ok(mut boards) = state.virtual_boards.lock() {
-        boards.push(RunningBoard { device_id: args.device_id, path, stop, thread: Some(thread) });
+        boards.push(RunningBoard { device_id, path, stop, thread: Some(thread) });
     }
     Ok(board)
 }
@@ -123,7 +128,7 @@ pub async fn detect_forwarder(port: String, baud_rate: Option<u32>) -> Result<Fo
     })
     .await
     .map_err(|e| AppError::new("internal", e.to_string()))?
-    .map_err(|error| AppError::new(error.code(), error.to_string()))?;
+    .map_err(AppError::from)?;
     Ok(ForwarderDevice {
         port,
         axis_count: detected.axis_count as u32,
@@ -145,7 +150,7 @@ pub async fn start_emulated_board(state: State<'_, AppState>) -> Result<VirtualB
     let board = tokio::task::spawn_blocking(move || mote_pipeline::emulator::EmulatedBoard::boot(&options))
         .await
         .map_err(|e| AppError::new("internal", e.to_string()))?
-        .map_err(|error| AppError::new(error.code(), error.to_string()))?;
+        .map_err(AppError::from)?;
     let started =
         VirtualBoard { device_id: mote_pipeline::emulator::DEVICE_ID.into(), path: board.port.clone() };
     if let Ok(mut boards) = state.emulated_boards.lock() {

@@ -2,7 +2,7 @@
 //! probe, and the Pico's UF2 image — all over `mote-flash`, with the firmware built from this
 //! checkout when its sources changed.
 
-use mote_flash::{Board, FlashError, Segment};
+use mote_flash::{Board, Segment};
 use mote_pipeline::deploy::model_blob;
 use serde::Serialize;
 use specta::Type;
@@ -12,12 +12,6 @@ use tauri::ipc::Channel;
 use crate::dto::AppError;
 use crate::project::{folder_or_dialog, with_project};
 use crate::state::AppState;
-
-impl From<FlashError> for AppError {
-    fn from(error: FlashError) -> Self {
-        AppError::new(error.code(), error.to_string())
-    }
-}
 
 /// What flashing a board would do.
 #[derive(Debug, Clone, Serialize, Type)]
@@ -50,7 +44,7 @@ async fn segments(
     })
     .await
     .map_err(|e| AppError::new("internal", e.to_string()))?
-    .map_err(|error| AppError::new(error.code(), error.to_string()))?;
+    .map_err(AppError::from)?;
     let bytes = std::fs::read(&elf).map_err(|e| AppError::new("io", format!("{}: {e}", elf.display())))?;
     let mut segments = mote_flash::elf_segments(&bytes)?;
     let mut placed = false;

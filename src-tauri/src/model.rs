@@ -24,21 +24,6 @@ use crate::dto::AppError;
 use crate::project::{folder_or_dialog, with_project, with_project_mut};
 use crate::state::AppState;
 
-impl From<TrainingError> for AppError {
-    fn from(error: TrainingError) -> Self {
-        if error.is_cancelled() {
-            return AppError::new("train.cancelled", "training was cancelled; no model was stored");
-        }
-        AppError::new(error.code(), error.to_string())
-    }
-}
-
-impl From<mote_pipeline::live::LiveError> for AppError {
-    fn from(error: mote_pipeline::live::LiveError) -> Self {
-        AppError::new(error.code(), error.to_string())
-    }
-}
-
 /// The impulse as the Impulse design page edits it. Block parameters are TOML (`key = value`
 /// lines), validated by the DSP and training crates when saved.
 #[derive(Debug, Clone, Serialize, Deserialize, Type)]
@@ -113,7 +98,7 @@ pub async fn save_impulse(
         config.dsp = mote_project::BlockConfig { block: settings.dsp_block.clone(), params: dsp_params };
         config.learn =
             mote_project::BlockConfig { block: settings.learn_block.clone(), params: learn_params };
-        Impulse::from_config(&config).map_err(|e| AppError::new(e.code(), e.to_string()))?;
+        Impulse::from_config(&config).map_err(AppError::from)?;
         project.save_config(config)?;
         Ok(impulse_info(project))
     })
@@ -346,12 +331,6 @@ pub async fn test_model(state: State<'_, AppState>) -> Result<TestSummary, AppEr
     .await
 }
 
-impl From<mote_pipeline::features::FeatureError> for AppError {
-    fn from(error: mote_pipeline::features::FeatureError) -> Self {
-        AppError::new(error.code(), error.to_string())
-    }
-}
-
 /// Two features of every window, for the feature explorer.
 #[derive(Debug, Clone, Serialize, Type)]
 pub struct FeaturePoints {
@@ -364,8 +343,7 @@ pub struct FeaturePoints {
 }
 
 async fn all_features(project: &Project) -> Result<mote_pipeline::features::FeatureSet, AppError> {
-    let impulse =
-        Impulse::from_config(project.config()).map_err(|e| AppError::new(e.code(), e.to_string()))?;
+    let impulse = Impulse::from_config(project.config()).map_err(AppError::from)?;
     let samples = project.load_samples(&mote_project::SampleFilter::default()).await?;
     Ok(mote_pipeline::features::compute_features(&samples, &impulse)?)
 }
@@ -405,8 +383,7 @@ pub async fn feature_points(state: State<'_, AppState>, x: u32, y: u32) -> Resul
 #[specta::specta]
 pub async fn sample_features(state: State<'_, AppState>, id: i32) -> Result<Vec<Vec<f32>>, AppError> {
     with_project(&state, async |project| {
-        let impulse =
-            Impulse::from_config(project.config()).map_err(|e| AppError::new(e.code(), e.to_string()))?;
+        let impulse = Impulse::from_config(project.config()).map_err(AppError::from)?;
         let sample = project.sample(mote_project::SampleId(i64::from(id))).await?;
         let set = mote_pipeline::features::compute_features(&[sample], &impulse)?;
         Ok((0..set.n_rows()).map(|row| set.row(row).to_vec()).collect())

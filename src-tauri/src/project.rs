@@ -16,12 +16,6 @@ use tauri::ipc::Channel;
 use crate::dto::AppError;
 use crate::state::AppState;
 
-impl From<mote_project::ProjectError> for AppError {
-    fn from(error: mote_project::ProjectError) -> Self {
-        AppError::new(error.code(), error.to_string())
-    }
-}
-
 #[derive(Debug, Clone, Serialize, Type)]
 pub struct LabelCount {
     pub label: String,
@@ -151,15 +145,7 @@ pub async fn record_sample(
     split: String,
     on_progress: Channel<RecordProgress>,
 ) -> Result<SampleRow, AppError> {
-    let label = label.trim().to_string();
-    if label.is_empty() {
-        return Err(AppError::new("invalid", "give the sample a label"));
-    }
-    if !(seconds > 0.0 && seconds <= 600.0) {
-        return Err(AppError::new("invalid", "length must be between 0 and 600 seconds"));
-    }
-    let split =
-        Split::parse(&split).ok_or_else(|| AppError::new("invalid", "split must be train or test"))?;
+    let (label, split) = checked_form(&label, seconds, &split)?;
     let session = state
         .session
         .lock()
@@ -174,14 +160,8 @@ pub async fn record_sample(
         rate_hz: rate_hz.round() as u32,
         duration: Duration::from_secs_f64(seconds),
     };
-    let cancel = Arc::new(AtomicBool::new(false));
-    {
-        let mut running = state.recording.lock().map_err(|_| AppError::new("internal", "state poisoned"))?;
-        if running.is_some() {
-            return Err(AppError::new("record.busy", "a recording is already going"));
-        }
-        *running = Some(cancel.clone());
-    }
+    let claim = RecordingClaim::new(&state)?;
+    let cancel = claim.cancel.clone();
     let progress = Box::new(move |update: &CaptureProgress<'_>| {
         let _ = on_progress.send(RecordProgress {
             samples: update.stats.samples.min(u64::from(total)) as u32,
@@ -191,15 +171,12 @@ pub async fn record_sample(
         });
     });
     let captured = session.capture(request, cancel, progress).await;
-    if let Ok(mut running) = state.recording.lock() {
-        *running = None;
-    }
+    drop(claim);
     let captured = captured?;
     let device = session.info().device_id.clone();
     // The store makes names unique (`wave`, `wave.2`, …).
     let name = label.clone();
-    let sample = sample_from_capture(captured, name, &label, split, &device)
-        .map_err(|error| AppError::new(error.code(), error.to_string()))?;
+    let sample = sample_from_capture(captured, name, &label, split, &device).map_err(AppError::from)?;
     add_and_show(&state, sample).await
 }
 
@@ -222,49 +199,30 @@ pub async fn record_forwarder_sample(
     };
     use mote_pipeline::record::{ForwarderTarget, forwarder_settings, sample_from_forwarder};
 
-    let label = label.trim().to_string();
-    if label.is_empty() {
-        return Err(AppError::new("invalid", "give the sample a label"));
-    }
-    if !(seconds > 0.0 && seconds <= 600.0) {
-        return Err(AppError::new("invalid", "length must be between 0 and 600 seconds"));
-    }
-    let split =
-        Split::parse(&split).ok_or_else(|| AppError::new("invalid", "split must be train or test"))?;
+    let (label, split) = checked_form(&label, seconds, &split)?;
     let port = port.trim().to_string();
     if port.is_empty() {
         return Err(AppError::new("invalid", "name the serial port of the data-forwarder board"));
     }
-    let record_error =
-        |error: mote_pipeline::record::RecordError| AppError::new(error.code(), error.to_string());
-    let forwarder_error = |error: mote_pipeline::link::forwarder::ForwarderError| {
-        AppError::new(error.code(), error.to_string())
-    };
-    let cancel = Arc::new(AtomicBool::new(false));
-    {
-        let mut running = state.recording.lock().map_err(|_| AppError::new("internal", "state poisoned"))?;
-        if running.is_some() {
-            return Err(AppError::new("record.busy", "a recording is already going"));
-        }
-        *running = Some(cancel.clone());
-    }
+    let claim = RecordingClaim::new(&state)?;
+    let cancel = claim.cancel.clone();
     let result = async {
         let path = port.clone();
         let (mut link, detected) = tokio::task::spawn_blocking(move || {
             let mut link = ForwarderLink::open(&path, DEFAULT_BAUD_RATE)?;
             let detected = link.detect(&DetectionOptions::default())?;
-            Ok((link, detected))
+            Ok::<_, mote_pipeline::link::forwarder::ForwarderError>((link, detected))
         })
         .await
         .map_err(|e| AppError::new("internal", e.to_string()))?
-        .map_err(forwarder_error)?;
+        .map_err(AppError::from)?;
         if cancel.load(std::sync::atomic::Ordering::Relaxed) {
-            return Err(record_error(mote_pipeline::record::RecordError::Cancelled { samples: 0 }));
+            return Err(mote_pipeline::record::RecordError::Cancelled { samples: 0 }.into());
         }
         let data = with_project_mut(&state, async |project| {
             let has_samples = project.sample_count().await? > 0;
             if let Some(adopted) =
-                forwarder_settings(project.config(), has_samples, &detected).map_err(record_error)?
+                forwarder_settings(project.config(), has_samples, &detected).map_err(AppError::from)?
             {
                 project.save_config(adopted)?;
             }
@@ -287,17 +245,54 @@ pub async fn record_forwarder_sample(
         })
         .await
         .map_err(|e| AppError::new("internal", e.to_string()))?
-        .map_err(forwarder_error)?;
+        .map_err(AppError::from)?;
         let target = ForwarderTarget { sensor: &data.sensor, axes: &data.axes, rate_hz: data.rate_hz };
         let sample = sample_from_forwarder(&captured, label.clone(), &label, split, &port, &target)
-            .map_err(record_error)?;
+            .map_err(AppError::from)?;
         add_and_show(&state, sample).await
     }
     .await;
-    if let Ok(mut running) = state.recording.lock() {
-        *running = None;
-    }
+    drop(claim);
     result
+}
+
+/// The record form's label (trimmed, not empty), length (0–600 s) and split.
+fn checked_form(label: &str, seconds: f64, split: &str) -> Result<(String, Split), AppError> {
+    let label = label.trim().to_string();
+    if label.is_empty() {
+        return Err(AppError::new("invalid", "give the sample a label"));
+    }
+    if !(seconds > 0.0 && seconds <= 600.0) {
+        return Err(AppError::new("invalid", "length must be between 0 and 600 seconds"));
+    }
+    let split = Split::parse(split).ok_or_else(|| AppError::new("invalid", "split must be train or test"))?;
+    Ok((label, split))
+}
+
+/// The one recording under way: its cancel flag is in the app state until this is dropped.
+struct RecordingClaim<'a> {
+    state: &'a AppState,
+    cancel: Arc<AtomicBool>,
+}
+
+impl<'a> RecordingClaim<'a> {
+    fn new(state: &'a AppState) -> Result<Self, AppError> {
+        let cancel = Arc::new(AtomicBool::new(false));
+        let mut running = state.recording.lock().map_err(|_| AppError::new("internal", "state poisoned"))?;
+        if running.is_some() {
+            return Err(AppError::new("record.busy", "a recording is already going"));
+        }
+        *running = Some(cancel.clone());
+        Ok(Self { state, cancel })
+    }
+}
+
+impl Drop for RecordingClaim<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut running) = self.state.recording.lock() {
+            *running = None;
+        }
+    }
 }
 
 /// Stores a recorded sample; returns its row.
@@ -305,7 +300,7 @@ async fn add_and_show(
     state: &State<'_, AppState>,
     sample: mote_project::NewSample,
 ) -> Result<SampleRow, AppError> {
-    with_project(state, async |project| {
+    with_project_mut(state, async |project| {
         let added = project.add_samples(vec![sample]).await?;
         let samples = project.list_samples(&SampleFilter::default()).await?;
         let id = added
@@ -427,9 +422,7 @@ pub async fn open_project(
         if target.join(mote_project::DATABASE_FILE).exists() {
             Project::open(&target).await?
         } else {
-            mote_pipeline::bundle::open_bundle(&dir, &target)
-                .await
-                .map_err(|e| AppError::new(e.code(), e.to_string()))?
+            mote_pipeline::bundle::open_bundle(&dir, &target).await.map_err(AppError::from)?
         }
     } else {
         Project::open_or_create(&dir).await?
@@ -456,9 +449,7 @@ pub async fn export_bundle(
         return Ok(None);
     };
     with_project(&state, async |project| {
-        mote_pipeline::bundle::export_bundle(project, &dir)
-            .await
-            .map_err(|e| AppError::new(e.code(), e.to_string()))?;
+        mote_pipeline::bundle::export_bundle(project, &dir).await.map_err(AppError::from)?;
         Ok(Some(dir.display().to_string()))
     })
     .await

@@ -92,7 +92,7 @@ export const commands = {
 	 *  Imports files (Edge Impulse CSV/JSON, WAV, Mote datasets): `paths` from a drop, or a file
 	 *  dialog when empty. All or nothing per call.
 	 */
-	importSamples: (paths: string[], label: string | null) => typedError<ImportSummary, AppError>(__TAURI_INVOKE("import_samples", { paths, label })),
+	importSamples: (paths: string[], label: string | null) => typedError<ImportSummary_Serialize, AppError>(__TAURI_INVOKE("import_samples", { paths, label })),
 	getImpulse: () => typedError<ImpulseInfo_Serialize, AppError>(__TAURI_INVOKE("get_impulse")),
 	/**  Checks the new impulse as a whole and writes it to `mote.toml`; on any error nothing changes. */
 	saveImpulse: (settings: ImpulseSettings) => typedError<ImpulseInfo_Serialize, AppError>(__TAURI_INVOKE("save_impulse", { settings })),
@@ -308,9 +308,20 @@ export type ForwarderDevice = {
 	garbage_examples: string[],
 };
 
-export type ImportSummary = {
+export type ImportSummary = ImportSummary_Serialize | ImportSummary_Deserialize;
+
+export type ImportSummary_Deserialize = {
 	imported: number,
 	duplicates: number,
+	/**  What a project with no samples took from the imported data (sensor, axes, rate, impulse). */
+	adopted?: string | null,
+};
+
+export type ImportSummary_Serialize = {
+	imported: number,
+	duplicates: number,
+	/**  What a project with no samples took from the imported data (sensor, axes, rate, impulse). */
+	adopted: string | null,
 };
 
 export type ImpulseInfo = ImpulseInfo_Serialize | ImpulseInfo_Deserialize;

@@ -192,7 +192,39 @@ impl Default for Spectral {
     }
 }
 
+/// Edge Impulse's band edges for motion, in Hz.
+const MOTION_BAND_EDGES: [f32; 5] = [0.1, 0.5, 1.0, 2.0, 5.0];
+/// The default low-pass cutoff, in Hz, used at rates up to [`MOTION_RATE_LIMIT_HZ`].
+const MOTION_CUTOFF_HZ: f32 = 3.0;
+/// Above this rate the data is not body motion (audio, vibration): no default low-pass.
+const MOTION_RATE_LIMIT_HZ: f32 = 1000.0;
+
 impl Spectral {
+    /// Defaults that fit `rate_hz` and a window of `window_samples`, for the parameters a person
+    /// did not set (`fft_length`, when given, is kept and the bands follow it):
+    ///
+    /// - `fft_length`: the smallest power of two that holds the window, from 16 to 4096;
+    /// - bands: Edge Impulse's edges 0.1, 0.5, 1, 2, 5 Hz when each holds an FFT bin and 5 Hz is
+    ///   below the Nyquist frequency, else four equal bands over the whole spectrum;
+    /// - filter: a 3 Hz 6th-order low-pass up to 1 kHz (body motion), none above.
+    ///
+    /// The result validates for every rate and window [`FeatureBlock::validate`] accepts.
+    pub fn defaults_for(rate_hz: f32, window_samples: usize, fft_length: Option<u16>) -> Spectral {
+        let fft_length =
+            fft_length.unwrap_or_else(|| window_samples.clamp(16, 4096).next_power_of_two() as u16);
+        let edges = Bands::from_edges(&MOTION_BAND_EDGES).unwrap_or(Bands::Equal(4));
+        let bands = match edges.validate(usize::from(fft_length), rate_hz) {
+            Ok(()) => edges,
+            Err(_) => Bands::Equal(4.min(fft_length / 2).max(1)),
+        };
+        let filter = if rate_hz <= MOTION_RATE_LIMIT_HZ && MOTION_CUTOFF_HZ < rate_hz / 2.0 {
+            Filter::LowPass { cutoff_hz: MOTION_CUTOFF_HZ, order: 6 }
+        } else {
+            Filter::None
+        };
+        Spectral { fft_length, filter, bands, ..Spectral::default() }
+    }
+
     /// Features per axis: `1 + 2·n_peaks + bands.count()`.
     pub fn features_per_axis(&self) -> usize {
         1 + 2 * usize::from(self.n_peaks) + self.bands.count()

@@ -62,9 +62,10 @@ pub struct SimArgs {
     /// Listen on TCP at this loopback address (e.g. 127.0.0.1:0) instead of a pseudo-terminal.
     #[arg(long, value_name = "ADDR")]
     pub tcp: Option<SocketAddr>,
-    /// The board's device id.
-    #[arg(long, default_value = "virtual-1")]
-    pub device_id: String,
+    /// The board's device id [default: the first `virtual-N` that no running board uses]. The
+    /// default flash file is named after it, so two boards never share one by accident.
+    #[arg(long)]
+    pub device_id: Option<String>,
     /// Motion sensor rates offered, in Hz (comma-separated; at most 12).
     #[arg(long, value_delimiter = ',', default_values_t = sensors::DEFAULT_RATES_HZ)]
     pub rates: Vec<u32>,
@@ -161,10 +162,11 @@ pub fn run(args: &SimArgs, stop: &AtomicBool, on_ready: impl FnOnce(&Ready)) -> 
     anyhow::ensure!(!args.rates.is_empty(), "--rates needs at least one rate");
     let sensors = VirtualSensors::new(motion, audio, clock, args.seed);
 
-    let flash_path = args.flash.clone().unwrap_or_else(|| default_flash_path(&args.device_id));
+    let device_id = args.device_id.clone().unwrap_or_else(|| registry::free_device_id(&[]));
+    let flash_path = args.flash.clone().unwrap_or_else(|| default_flash_path(&device_id));
     let (flash, warning) = FileFlash::open(&flash_path)?;
     let version = args.protocol_version.unwrap_or(mote_wire::PROTOCOL_VERSION);
-    let info = sensors::device_info(&args.device_id, &args.rates, version);
+    let info = sensors::device_info(&device_id, &args.rates, version);
     let plan = FaultPlan {
         corrupt: args.fault_corrupt,
         drop: args.fault_drop,
@@ -174,8 +176,7 @@ pub fn run(args: &SimArgs, stop: &AtomicBool, on_ready: impl FnOnce(&Ready)) -> 
         seed: args.fault_seed,
     };
 
-    let mut ready =
-        Ready { device_id: args.device_id.clone(), path: None, tcp: None, flash: flash_path, warning };
+    let mut ready = Ready { device_id: device_id.clone(), path: None, tcp: None, flash: flash_path, warning };
     if let Some(addr) = args.tcp {
         anyhow::ensure!(addr.ip().is_loopback(), "--tcp must be a loopback address, not {addr}");
         let link = TcpLink::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;

@@ -91,3 +91,13 @@ pub fn list_virtual_boards() -> Vec<VirtualBoardEntry> {
     boards.sort_by(|a, b| a.device_id.cmp(&b.device_id));
     boards
 }
+
+/// The first device id `virtual-1`, `virtual-2`, … that no running board (in any process) uses
+/// and that is not in `also_taken`. A stopped board's id becomes free again.
+pub fn free_device_id(also_taken: &[String]) -> String {
+    let running: Vec<String> = list_virtual_boards().into_iter().map(|entry| entry.device_id).collect();
+    (1..)
+        .map(|n| format!("virtual-{n}"))
+        .find(|id| !running.contains(id) && !also_taken.contains(id))
+        .expect("an unbounded range has a free id")
+}

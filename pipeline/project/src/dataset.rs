@@ -25,7 +25,7 @@ pub struct SplitSummary {
 }
 
 /// What splitting a recording into windows did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WindowSplitReport {
     /// The windows stored (and windows whose data the project already held).
     pub windows: AddReport,

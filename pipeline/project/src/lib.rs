@@ -6,31 +6,36 @@
 //!
 //! * [`config`] — `mote.toml` parsing (errors name line and key) and comment-preserving rewriting.
 //! * [`sample`] — samples: interleaved `i16` with a per-axis scale, content hash.
-//! * [`import`] / [`export`] — Edge Impulse CSV/JSON, WAV, Mote's dataset CSV, Parquet.
+//! * [`import`] / [`export`] — Edge Impulse CSV/JSON, WAV, Mote's dataset CSV, Parquet (the formats
+//!   themselves are parsed by `mote-formats`).
 //! * [`dataset`] — list, relabel, move, delete, crop, split into windows, stratified split, stats.
 //! * [`runs`] — training runs and stored models.
 //! * [`datasets`] — converting public datasets (UEA `.ts`) into Mote's dataset format.
 
 pub mod clock;
 pub mod config;
-mod csv_text;
 pub mod dataset;
 pub mod datasets;
 pub mod error;
 pub mod export;
+mod fit;
 mod fs_atomic;
 pub mod import;
 pub mod mote_format;
 mod project;
-pub mod quantize;
 mod rng;
 pub mod runs;
 pub mod sample;
 mod store;
 
+// The file formats are `mote-formats`'; these keep their paths in this crate.
+use mote_formats::csv_text;
+pub use mote_formats::quantize;
+
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use config::{BlockConfig, DataSection, ProjectConfig, ProjectSection, WindowSection};
 pub use error::{ConfigError, ImportError, ImportErrorKind, ImportErrors, Location, ProjectError};
+pub use fit::{AdoptedImpulse, AdoptedSettings};
 pub use import::{ImportOptions, ImportPhase, ImportProgress, ImportReport};
 pub use project::{DATABASE_FILE, Project};
 pub use sample::{

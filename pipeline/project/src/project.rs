@@ -154,6 +154,28 @@ impl Project {
         Ok(())
     }
 
+    /// Writes `config` rendered onto `onto` (a `mote.toml` text whose comments and layout to keep)
+    /// and makes it current; returns the settings and file text it replaced, for
+    /// [`Project::restore_config`].
+    pub(crate) fn replace_config(
+        &mut self,
+        config: ProjectConfig,
+        onto: &str,
+    ) -> Result<(ProjectConfig, String), ProjectError> {
+        let path = self.config_path();
+        config.validate(&path)?;
+        let previous = std::fs::read_to_string(&path).map_err(|e| ProjectError::io(&path, e))?;
+        let text = config.render_onto(onto)?;
+        crate::fs_atomic::write(&path, text.as_bytes()).map_err(|e| ProjectError::io(&path, e))?;
+        Ok((std::mem::replace(&mut self.config, config), previous))
+    }
+
+    /// Puts back what [`Project::replace_config`] replaced, after the write it was for failed.
+    pub(crate) fn restore_config(&mut self, config: ProjectConfig, text: &str) {
+        let _ = crate::fs_atomic::write(&self.config_path(), text.as_bytes());
+        self.config = config;
+    }
+
     /// Re-reads `mote.toml` (after a person edited it).
     pub fn reload_config(&mut self) -> Result<&ProjectConfig, ProjectError> {
         self.config = read_config(&self.dir)?;
@@ -176,10 +198,6 @@ impl Project {
 
     pub(crate) fn now(&self) -> String {
         format_utc(self.clock.now())
-    }
-
-    pub(crate) fn set_config_unchecked(&mut self, config: ProjectConfig) {
-        self.config = config;
     }
 
     pub(crate) fn db_error(&self, source: sqlx::Error) -> ProjectError {

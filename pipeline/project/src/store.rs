@@ -7,6 +7,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
 use crate::error::ProjectError;
+use crate::fit::{AdoptedSettings, fit_samples};
 use crate::project::Project;
 use crate::sample::{
     Axis, ContentHash, NewSample, Recording, Sample, SampleFilter, SampleId, SampleInfo, Split,
@@ -35,10 +36,12 @@ pub struct DuplicateSample {
 }
 
 /// What an insert did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AddReport {
     pub added: Vec<AddedSample>,
     pub duplicates: Vec<DuplicateSample>,
+    /// What a project with no samples took from these (see [`Project::add_samples`]).
+    pub adopted: Option<AdoptedSettings>,
 }
 
 impl Project {
@@ -148,15 +151,41 @@ impl Project {
     }
 
     /// Adds samples in one transaction (e.g. captured from a board); data already in the project is
-    /// reported as a duplicate and not stored again.
-    pub async fn add_samples(&self, samples: Vec<NewSample>) -> Result<AddReport, ProjectError> {
+    /// reported as a duplicate and not stored again. Samples must fit the project (one sensor, its
+    /// axes, one rate); a project with no samples first takes its `[data]` from them, as an import
+    /// does (`AddReport::adopted`).
+    pub async fn add_samples(&mut self, samples: Vec<NewSample>) -> Result<AddReport, ProjectError> {
         for sample in &samples {
             check_new_sample(sample)?;
         }
+        let has_samples = self.sample_count().await? > 0;
+        let fitted = fit_samples(self.config(), has_samples, &samples.iter().collect::<Vec<_>>())?;
+        let (previous, adopted) = match fitted {
+            Some((config, adopted)) => {
+                let text = std::fs::read_to_string(self.config_path()).unwrap_or_default();
+                (Some(self.replace_config(config, &text)?), Some(adopted))
+            }
+            None => (None, None),
+        };
+        let result = self.insert_all(samples.into_iter().map(|s| (None, s)).collect(), &mut |_| {}).await;
+        match (result, previous) {
+            (Ok(report), _) => Ok(AddReport { adopted, ..report }),
+            (Err(error), Some((config, text))) => {
+                self.restore_config(config, &text);
+                Err(error)
+            }
+            (Err(error), None) => Err(error),
+        }
+    }
+
+    /// Inserts in one transaction of its own.
+    pub(crate) async fn insert_all(
+        &self,
+        samples: Vec<(Option<PathBuf>, NewSample)>,
+        progress: &mut (dyn FnMut(usize) + Send),
+    ) -> Result<AddReport, ProjectError> {
         let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await.map_err(|e| self.db_error(e))?;
-        let report = self
-            .insert_samples(&mut tx, samples.into_iter().map(|s| (None, s)).collect(), &mut |_| {})
-            .await?;
+        let report = self.insert_samples(&mut tx, samples, progress).await?;
         tx.commit().await.map_err(|e| self.db_error(e))?;
         Ok(report)
     }

@@ -6,9 +6,14 @@
 //!   until the guest reads; when the ring is full the handler stops reading (and masks the RX
 //!   interrupt) until the agent has made room, so nothing is dropped.
 //! - Clock: SysTick at the 25 MHz system clock, a millisecond counter in its exception. With QEMU's
-//!   `-icount shift=0,sleep=on` one instruction is one virtual nanosecond and idle time (WFI)
-//!   passes in real time, so the clock keeps real time and also counts the instructions of
-//!   DSP and inference (reported with each result).
+//!   `-icount shift=0,sleep=on` one instruction is one virtual nanosecond, so it counts the
+//!   instructions of DSP and inference (reported with each result). Virtual time is not the
+//!   host's time, though: it only passes at the real rate while the CPU sleeps (WFI); the real
+//!   time QEMU spends emulating instructions and waking up counts as one virtual ns per
+//!   instruction, so on its own the clock ran 4–11 % slow (more on a busy host), and so did every
+//!   stream. The board's time (`now_us`: sample times, stream rates) is therefore re-aligned with
+//!   the host's monotonic clock (semihosting `SYS_ELAPSED`) on each wake-up, and runs on SysTick
+//!   in between — so DSP/NN durations within one poll stay instruction-based.
 //! - Sensors: `accel` (3 axes) replaying a 10 s table from flash at 100 Hz (see build.rs), and
 //!   `imu` (6 axes: the same plus a gyroscope derived from the table).
 //! - Stack: the top 64 KiB of RAM are painted at boot, so a host can read the high-water mark
@@ -192,13 +197,67 @@ impl SysTickClock {
     }
 }
 
-impl Clock for SysTickClock {
+/// The host's monotonic clock in nanoseconds, through semihosting (`SYS_TICKFREQ` once, then
+/// `SYS_ELAPSED`; QEMU answers from its host clock at 1 GHz); `None` without semihosting support.
+struct HostClock {
+    ticks_per_s: u64,
+}
+
+impl HostClock {
+    fn new() -> Option<Self> {
+        // SAFETY: a semihosting call without memory arguments (QEMU runs with semihosting on:
+        // `-semihosting-config enable=on`, as for the panic handler's exit).
+        let ticks_per_s = unsafe { cortex_m_semihosting::syscall1(cortex_m_semihosting::nr::TICKFREQ, 0) };
+        // -1: not supported.
+        let mut clock = HostClock { ticks_per_s: u64::try_from(ticks_per_s as i32).ok().filter(|&t| t > 0)? };
+        clock.now_ns().map(|_| clock)
+    }
+
+    fn now_ns(&mut self) -> Option<u64> {
+        let mut ticks = [0u32; 2];
+        // SAFETY: SYS_ELAPSED writes the 64-bit tick count as two words at the address in r1,
+        // which points at `ticks`.
+        let status =
+            unsafe { cortex_m_semihosting::syscall1(cortex_m_semihosting::nr::ELAPSED, ticks.as_mut_ptr() as usize) };
+        if status != 0 {
+            return None;
+        }
+        let ticks = (u64::from(ticks[1]) << 32) | u64::from(ticks[0]);
+        let per_s = self.ticks_per_s;
+        Some(ticks / per_s * 1_000_000_000 + ticks % per_s * 1_000_000_000 / per_s)
+    }
+}
+
+/// Set by the main loop on every wake-up: the board clock's next reading re-aligns with the host.
+static ALIGN: AtomicBool = AtomicBool::new(true);
+
+/// The board's clock: SysTick (virtual time, instructions) plus an offset that keeps it on the
+/// host's time. The offset is re-measured at the first reading after each wake-up, so between
+/// two wake-ups — a poll, with any DSP and inference in it — time advances by instructions.
+struct BoardClock {
+    ticks: SysTickClock,
+    host: Option<HostClock>,
+    /// Host time minus virtual time at the last alignment, ns.
+    offset_ns: i64,
+    /// The last time returned, ns (the clock never goes backwards across an alignment).
+    last_ns: u64,
+}
+
+impl Clock for BoardClock {
     fn now_us(&mut self) -> u64 {
-        self.now_ns() / 1000
+        let virtual_ns = self.ticks.now_ns();
+        if ALIGN.swap(false, Ordering::Relaxed) {
+            if let Some(host_ns) = self.host.as_mut().and_then(HostClock::now_ns) {
+                self.offset_ns = host_ns as i64 - virtual_ns as i64;
+            }
+        }
+        let ns = (virtual_ns as i64).saturating_add(self.offset_ns).max(0) as u64;
+        self.last_ns = self.last_ns.max(ns);
+        self.last_ns / 1000
     }
 
     fn instructions(&mut self) -> Option<u64> {
-        Some(self.now_ns())
+        Some(self.ticks.now_ns())
     }
 }
 
@@ -281,13 +340,15 @@ fn main() -> ! {
 
     // SAFETY: taken once, here, before anything else can reach them.
     let (store, buffers) = unsafe { (&mut *core::ptr::addr_of_mut!(STORE), &mut *core::ptr::addr_of_mut!(BUFFERS)) };
-    let clock = SysTickClock { high: 0, last_ms: 0 };
+    let clock =
+        BoardClock { ticks: SysTickClock { high: 0, last_ms: 0 }, host: HostClock::new(), offset_ns: 0, last_ns: 0 };
     let mut agent = Agent::new(device_info(), Uart::init(), ReplaySensor, clock, store).with_inference(buffers);
     loop {
         agent.poll();
-        // Sleep until the next SysTick (1 ms). With QEMU's `-icount shift=0,sleep=on` virtual
-        // time then keeps up with real time, while the work in between is counted exactly.
+        // Sleep until the next SysTick (1 ms) or UART byte; the work in between is counted
+        // exactly (`-icount shift=0`). Waking up, the board's clock re-aligns with the host's.
         cortex_m::asm::wfi();
+        ALIGN.store(true, Ordering::Relaxed);
     }
 }
 

@@ -5,48 +5,24 @@
 //! what was expected) and the project is not opened for writing at all. Only then are the samples
 //! inserted, in one SQLite transaction.
 
-mod ei_csv;
-pub(crate) mod ei_json;
-mod wav;
-
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use mote_formats::{FileFormat, ParsedFile, parse_bytes, to_recording};
+
 use crate::config::{CONFIG_FILE, ProjectConfig};
 use crate::error::{ImportError, ImportErrorKind, ImportErrors, Location, ProjectError};
-use crate::mote_format::{self, INDEX_FILE, SAMPLE_MAGIC};
+use crate::fit::{AdoptedSettings, fit_samples};
+use crate::mote_format::{self, INDEX_FILE};
 use crate::project::{Project, run_blocking};
-use crate::quantize::quantize_interleaved;
-use crate::sample::{Axis, NewSample, Recording, Split};
+use crate::sample::{NewSample, Split};
 use crate::store::{AddedSample, DuplicateSample};
 
-pub use ei_json::{EMPTY_SIGNATURE, sign as ei_sign};
+pub use mote_formats::ei_json::{EMPTY_SIGNATURE, sign as ei_sign};
 
-/// A parsed file before quantization.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct ParsedFile {
-    /// (name, unit) per axis.
-    pub axes: Vec<(String, String)>,
-    pub rate_hz: f64,
-    pub values: ParsedValues,
-    pub sensor: Option<String>,
-    pub device: Option<String>,
-    pub created: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum ParsedValues {
-    /// Interleaved physical values, quantized on import.
-    Physical(Vec<f64>),
-    /// Already quantized (Mote's format): stored exactly as given.
-    Raw { raw: Vec<i16>, scales: Vec<f64> },
-}
-
-/// Rates derived from an interval (`1000 / interval_ms`) are rounded to 9 significant digits, so
-/// a rate written as an interval and read back is the same number (and the content hash too).
-pub(crate) fn canonical_rate(rate_hz: f64) -> f64 {
-    format!("{rate_hz:.8e}").parse().unwrap_or(rate_hz)
-}
+/// The sensor name of audio imported from WAV files into a project with no samples (the name
+/// the virtual board gives its microphone).
+pub const MICROPHONE_SENSOR: &str = "mic";
 
 /// Choices for an import. Explicit values here win over what a file or dataset says.
 #[derive(Clone, Default)]
@@ -95,13 +71,16 @@ pub struct ImportProgress {
 }
 
 /// What an import did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImportReport {
     pub imported: Vec<AddedSample>,
     /// Files whose data the project already held (or that repeated another file of the import).
     pub duplicates: Vec<DuplicateSample>,
     /// The dataset's `mote.toml` preset replaced the project's untouched default settings.
     pub preset_adopted: bool,
+    /// What a project with no samples took from the imported files (sensor, axes, rate, and an
+    /// impulse for that data); `None` when its settings already fit.
+    pub adopted: Option<AdoptedSettings>,
 }
 
 /// One file to import, with what its dataset says about it.
@@ -116,7 +95,7 @@ struct ImportSource {
 impl Project {
     /// Imports files (Edge Impulse CSV/JSON, WAV, Mote sample CSV), all or nothing.
     pub async fn import_files(
-        &self,
+        &mut self,
         files: &[PathBuf],
         options: &ImportOptions,
     ) -> Result<ImportReport, ProjectError> {
@@ -124,7 +103,7 @@ impl Project {
             .iter()
             .map(|path| ImportSource { path: path.clone(), name: None, label: None, split: None })
             .collect();
-        self.import_sources(sources, options).await
+        self.import_sources(sources, options, None).await
     }
 
     /// Imports a folder, all or nothing:
@@ -158,21 +137,15 @@ impl Project {
             }
             None => None,
         };
-        let adopt = match &preset {
-            Some(_) => self.has_untouched_default_config().await?,
-            None => false,
+        let adopt = match preset {
+            Some(mut preset) if self.has_untouched_default_config().await? => {
+                preset.project.name = self.config().project.name.clone();
+                let preset_text = std::fs::read_to_string(dir.join(CONFIG_FILE)).unwrap_or_default();
+                Some((preset, preset_text))
+            }
+            _ => None,
         };
-        let mut report = self.import_sources(sources, options).await?;
-        if let (true, Some(mut preset)) = (adopt, preset) {
-            preset.project.name = self.config().project.name.clone();
-            let path = self.config_path();
-            let preset_text = std::fs::read_to_string(dir.join(CONFIG_FILE)).unwrap_or_default();
-            let text = preset.render_onto(&preset_text)?;
-            crate::fs_atomic::write(&path, text.as_bytes()).map_err(|e| ProjectError::io(&path, e))?;
-            self.set_config_unchecked(preset);
-            report.preset_adopted = true;
-        }
-        Ok(report)
+        self.import_sources(sources, options, adopt).await
     }
 
     /// True when the project has no samples and `mote.toml` is byte-for-byte the default.
@@ -184,29 +157,81 @@ impl Project {
         Ok(current == ProjectConfig::default_text(&self.config().project.name))
     }
 
+    /// Checks every source, fits the samples to the project (see `fit`), then writes the settings
+    /// (a dataset's `preset` with its file's text, or what a project with no samples adopted)
+    /// and the samples. If storing the samples fails, `mote.toml` is put back as it was.
     async fn import_sources(
-        &self,
+        &mut self,
         sources: Vec<ImportSource>,
         options: &ImportOptions,
+        preset: Option<(ProjectConfig, String)>,
     ) -> Result<ImportReport, ProjectError> {
         let total = sources.len();
-        let default_sensor = self.config().data.sensor.clone();
+        let has_samples = self.sample_count().await? > 0;
+        let project_sensor = self.config().data.sensor.clone();
         let checked = {
             let options = options.clone();
+            // A file that names no sensor is the project's, except a WAV file for a project
+            // with no samples yet: that is a microphone's.
+            let default_sensor = move |path: &Path| {
+                if !has_samples && extension(path) == "wav" {
+                    MICROPHONE_SENSOR.to_string()
+                } else {
+                    project_sensor.clone()
+                }
+            };
             run_blocking(move || check_all(&sources, &options, &default_sensor)).await?
         };
         let samples = checked.map_err(ProjectError::ImportRejected)?;
 
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await.map_err(|e| self.db_error(e))?;
+        let preset_adopted = preset.is_some();
+        let (base, base_text) = match preset {
+            Some((preset, text)) => (preset, text),
+            None => (self.config().clone(), std::fs::read_to_string(self.config_path()).unwrap_or_default()),
+        };
+        let new_samples: Vec<&NewSample> = samples.iter().map(|(_, sample)| sample).collect();
+        // A sample that does not fit is named by its file.
+        let file_of = |name: &str| {
+            samples
+                .iter()
+                .find(|(_, sample)| sample.name == name)
+                .and_then(|(path, _)| path.as_ref())
+                .map_or_else(|| name.to_string(), |path| path.display().to_string())
+        };
+        let fitted = fit_samples(&base, has_samples, &new_samples).map_err(|error| match error {
+            ProjectError::DataMismatch { sample, reason, project } => {
+                ProjectError::DataMismatch { sample: file_of(&sample), reason, project }
+            }
+            ProjectError::MixedData { sample, reason, first, data } => {
+                ProjectError::MixedData { sample: file_of(&sample), reason, first: file_of(&first), data }
+            }
+            other => other,
+        })?;
+        let (config, adopted) = match fitted {
+            Some((config, adopted)) => (Some(config), Some(adopted)),
+            None => (preset_adopted.then_some(base), None),
+        };
+        let previous = match config {
+            Some(config) => Some(self.replace_config(config, &base_text)?),
+            None => None,
+        };
+
         let progress = options.progress.clone();
         let mut on_written = move |done: usize| {
             if let Some(progress) = &progress {
                 progress(ImportProgress { phase: ImportPhase::Writing, done, total });
             }
         };
-        let added = self.insert_samples(&mut tx, samples, &mut on_written).await?;
-        tx.commit().await.map_err(|e| self.db_error(e))?;
-        Ok(ImportReport { imported: added.added, duplicates: added.duplicates, preset_adopted: false })
+        let added = self.insert_all(samples, &mut on_written).await;
+        let added = match (added, previous) {
+            (Ok(added), _) => added,
+            (Err(error), Some((config, text))) => {
+                self.restore_config(config, &text);
+                return Err(error);
+            }
+            (Err(error), None) => return Err(error),
+        };
+        Ok(ImportReport { imported: added.added, duplicates: added.duplicates, preset_adopted, adopted })
     }
 }
 
@@ -214,7 +239,7 @@ impl Project {
 fn check_all(
     sources: &[ImportSource],
     options: &ImportOptions,
-    default_sensor: &str,
+    default_sensor: &dyn Fn(&Path) -> String,
 ) -> Result<Vec<(Option<PathBuf>, NewSample)>, ImportErrors> {
     let mut samples = Vec::with_capacity(sources.len());
     let mut errors = Vec::new();
@@ -233,7 +258,7 @@ fn check_all(
 fn check_one(
     source: &ImportSource,
     options: &ImportOptions,
-    default_sensor: &str,
+    default_sensor: &dyn Fn(&Path) -> String,
 ) -> Result<NewSample, ImportError> {
     let path = &source.path;
     let parsed = parse_file(path, options.hmac_key.as_deref())?;
@@ -260,7 +285,7 @@ fn check_one(
         name: source.name.clone().unwrap_or_else(|| stem.to_string()),
         label,
         split: options.split.or(source.split).unwrap_or(Split::Train),
-        sensor: options.sensor.clone().or(parsed.sensor).unwrap_or_else(|| default_sensor.to_string()),
+        sensor: options.sensor.clone().or(parsed.sensor).unwrap_or_else(|| default_sensor(path)),
         device: options
             .device
             .clone()
@@ -291,73 +316,11 @@ fn extension(path: &Path) -> String {
 
 /// Reads and parses one file by its extension.
 pub(crate) fn parse_file(path: &Path, hmac_key: Option<&str>) -> Result<ParsedFile, ImportError> {
-    let extension = extension(path);
-    if !matches!(extension.as_str(), "csv" | "json" | "wav") {
-        return Err(ImportError::new(
-            path,
-            Location::File,
-            ImportErrorKind::UnknownFormat,
-            format!(
-                "expected a .csv (Edge Impulse or Mote), .json (Edge Impulse) or .wav file, found {}",
-                if extension.is_empty() { "no extension".to_string() } else { format!("`.{extension}`") }
-            ),
-        ));
-    }
+    let format = FileFormat::of_path(path)?;
     let bytes = std::fs::read(path).map_err(|e| {
         ImportError::new(path, Location::File, ImportErrorKind::Io, format!("cannot read: {e}"))
     })?;
-    if bytes.is_empty() {
-        return Err(ImportError::new(
-            path,
-            Location::File,
-            ImportErrorKind::Empty,
-            "expected data, the file is empty",
-        ));
-    }
-    match extension.as_str() {
-        "wav" => wav::parse(path, &bytes),
-        "json" => ei_json::parse(path, &bytes, hmac_key),
-        _ => {
-            let text = String::from_utf8(bytes).map_err(|e| {
-                let line =
-                    e.as_bytes()[..e.utf8_error().valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
-                ImportError::new(
-                    path,
-                    Location::Line { line, column: None },
-                    ImportErrorKind::Csv,
-                    "expected UTF-8 text",
-                )
-            })?;
-            let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-            if text.starts_with(SAMPLE_MAGIC) {
-                mote_format::parse_sample_file(path, text)
-            } else {
-                ei_csv::parse(path, text)
-            }
-        }
-    }
-}
-
-fn to_recording(
-    path: &Path,
-    axes: Vec<(String, String)>,
-    rate_hz: f64,
-    values: ParsedValues,
-) -> Result<Recording, ImportError> {
-    let n_axes = axes.len();
-    let (raw, scales) = match values {
-        ParsedValues::Raw { raw, scales } => (raw, scales),
-        ParsedValues::Physical(values) => quantize_interleaved(&values, n_axes).map_err(|index| {
-            ImportError::new(
-                path,
-                Location::Field(format!("values[{}][{}]", index / n_axes, index % n_axes)),
-                ImportErrorKind::Value,
-                "expected a finite number",
-            )
-        })?,
-    };
-    let axes = axes.into_iter().zip(scales).map(|((name, unit), scale)| Axis { name, unit, scale }).collect();
-    Ok(Recording { axes, rate_hz, raw })
+    parse_bytes(path, format, &bytes, hmac_key)
 }
 
 /// The sources of a folder import, and its preset file if any.
@@ -440,16 +403,6 @@ mod tests {
         for (file, label) in [("wave.01.json", "wave"), ("idle.csv", "idle"), ("up-down.x.y.wav", "up-down")]
         {
             assert_eq!(label_from_file_name(file), label);
-        }
-    }
-
-    #[test]
-    fn canonical_rates_survive_interval_round_trips() {
-        for rate in [10.0, 62.5, 100.0 / 3.0, 16000.0, 104.0, 1.0 / 7.0, 12.34567891] {
-            let rate = canonical_rate(rate);
-            assert_eq!(canonical_rate(1000.0 / (1000.0 / rate)), rate);
-            let interval = (1000.0 / rate) * 99.0 / 99.0;
-            assert_eq!(canonical_rate(1000.0 / interval), rate);
         }
     }
 }

@@ -12,18 +12,9 @@ fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
 }
 
-/// `shared/datasets/basic-motions` beside the repository (override with `MOTE_SHARED_DIR`).
+/// The UEA sources, committed with their provenance in `datasets/sources/basic-motions/`.
 fn source_dir() -> PathBuf {
-    let shared = std::env::var_os("MOTE_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("../shared"));
-    let dir = shared.join("datasets/basic-motions");
-    assert!(
-        dir.join("BasicMotions_TRAIN.ts").is_file(),
-        "BasicMotions sources not found in {}",
-        dir.display()
-    );
-    dir
+    repo_root().join("datasets/sources/basic-motions")
 }
 
 fn relative_files(dir: &Path) -> Vec<PathBuf> {

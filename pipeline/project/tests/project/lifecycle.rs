@@ -137,7 +137,7 @@ async fn runs_and_models_are_recorded() {
 #[tokio::test]
 async fn samples_added_by_code_are_stored_exactly() {
     let temp = tempfile::tempdir().unwrap();
-    let project = create_project(&temp.path().join("p")).await;
+    let mut project = create_project(&temp.path().join("p")).await;
     let capture = NewSample {
         name: "wave.capture".into(),
         label: "wave".into(),

@@ -3,6 +3,7 @@
 
 mod basic_motions;
 mod common;
+mod fit;
 mod kill;
 mod lifecycle;
 mod malformed;

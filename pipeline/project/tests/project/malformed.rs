@@ -192,7 +192,7 @@ fn cases() -> Vec<Case> {
 
 /// A project holding one sample, closed; returns its snapshot.
 async fn prepared_project(dir: &Path, inputs: &Path) -> ((Vec<String>, String, String), Vec<String>) {
-    let project = create_project(dir).await;
+    let mut project = create_project(dir).await;
     let first = write(inputs, "idle.00.csv", ei_csv(&["accX", "accY"], 10.0, 50, 0.0));
     project.import_files(&[first], &ImportOptions::default()).await.unwrap();
     let logical = logical_snapshot(&project).await;
@@ -213,7 +213,7 @@ async fn malformed_files_are_rejected_and_change_nothing() {
     for case in cases {
         let good = write(&inputs, "wave.01.csv", ei_csv(&["accX", "accY"], 10.0, 40, 1.0));
         let bad = write(&inputs, case.file, &case.bytes);
-        let project = open_project(&dir).await;
+        let mut project = open_project(&dir).await;
         let options =
             ImportOptions { hmac_key: case.hmac_key.map(str::to_string), ..ImportOptions::default() };
         let error = project.import_files(&[good, bad.clone()], &options).await.unwrap_err();

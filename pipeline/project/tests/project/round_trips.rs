@@ -34,32 +34,22 @@ async fn ei_csv_json_and_wav_survive_export_and_reimport() {
     let inputs = temp.path().join("inputs");
     let files = vec![
         write(&inputs, "wave.01.csv", ei_csv(&["accX", "accY", "accZ"], 16.0, 120, 0.0)),
-        write(&inputs, "hum.01.csv", ei_csv(&["x"], 1000.0 / 30.0, 90, 0.5)),
+        write(&inputs, "hum.01.csv", ei_csv(&["accX", "accY", "accZ"], 16.0, 90, 0.5)),
         write(
             &inputs,
             "idle.01.json",
-            ei_json(&[("accX", "m/s2"), ("accY", "m/s2"), ("accZ", "m/s2")], 10.0, &json_values(50)),
+            ei_json(&[("accX", "m/s2"), ("accY", "m/s2"), ("accZ", "m/s2")], 16.0, &json_values(50)),
         ),
-        write(&inputs, "snap.01.wav", wav(1, 16, SampleFormat::Int, 16000, 800)),
     ];
-    let project = create_project(&temp.path().join("p")).await;
+    let mut project = create_project(&temp.path().join("p")).await;
     let report = project.import_files(&files, &ImportOptions::default()).await.unwrap();
-    assert_eq!(report.imported.len(), 4);
-    let wav_id = report.imported[3].id;
+    assert_eq!(report.imported.len(), 3);
     project.set_split(&[report.imported[1].id], Split::Test).await.unwrap();
 
-    // Values as imported: the WAV keeps its PCM counts exactly, rates come from the files.
-    let snap = project.sample(wav_id).await.unwrap();
-    let mut reader = hound::WavReader::open(&files[3]).unwrap();
-    let pcm: Vec<f64> = reader.samples::<i16>().map(|s| f64::from(s.unwrap())).collect();
-    assert_eq!(snap.recording.axis_values(0), pcm);
-    assert_eq!(
-        (snap.info.label.as_str(), snap.info.name.as_str(), snap.info.rate_hz),
-        ("snap", "snap.01", 16000.0)
-    );
+    // Rates come from the files (an interval of 16 ms is 62.5 Hz).
     let rates: Vec<f64> =
         project.list_samples(&SampleFilter::all()).await.unwrap().iter().map(|i| i.rate_hz).collect();
-    assert_eq!(rates, vec![62.5, 30.0, 100.0, 16000.0]);
+    assert_eq!(rates, vec![62.5, 62.5, 62.5]);
     let idle = project.sample(report.imported[2].id).await.unwrap();
     assert_eq!(idle.info.device, "ac:87:a3:0a:2d:1b");
     for (step, row) in json_values(50).iter().enumerate() {
@@ -75,13 +65,13 @@ async fn ei_csv_json_and_wav_survive_export_and_reimport() {
     let before = summary(&project).await;
     let dataset_dir = temp.path().join("export-csv");
     let ei_dir = temp.path().join("export-ei");
-    assert_eq!(project.export_dataset(&dataset_dir, &SampleFilter::all()).await.unwrap().samples, 4);
-    assert_eq!(project.export_ei_json(&ei_dir, &SampleFilter::all()).await.unwrap().samples, 4);
+    assert_eq!(project.export_dataset(&dataset_dir, &SampleFilter::all()).await.unwrap().samples, 3);
+    assert_eq!(project.export_ei_json(&ei_dir, &SampleFilter::all()).await.unwrap().samples, 3);
     assert!(matches!(
         project.export_dataset(&dataset_dir, &SampleFilter::all()).await,
         Err(ProjectError::ExportTargetExists { .. })
     ));
-    assert!(ei_dir.join("testing/hum.01.json").is_file() && ei_dir.join("training/snap.01.json").is_file());
+    assert!(ei_dir.join("testing/hum.01.json").is_file() && ei_dir.join("training/wave.01.json").is_file());
 
     // Mote's CSV keeps everything: hashes, names, labels, splits.
     let mut from_csv = create_project(&temp.path().join("q1")).await;
@@ -98,12 +88,12 @@ async fn ei_csv_json_and_wav_survive_export_and_reimport() {
     // Importing the same data again is reported as duplicates, not stored twice.
     let mut project = project;
     let again = project.import_dir(&dataset_dir, &ImportOptions::default()).await.unwrap();
-    assert!(again.imported.is_empty() && again.duplicates.len() == 4 && !again.preset_adopted);
+    assert!(again.imported.is_empty() && again.duplicates.len() == 3 && !again.preset_adopted);
     assert_eq!(again.duplicates[0].existing_name, again.duplicates[0].wanted_name);
     let twice =
         project.import_files(&[files[0].clone(), files[0].clone()], &ImportOptions::default()).await.unwrap();
     assert_eq!((twice.imported.len(), twice.duplicates.len()), (0, 2));
-    assert_eq!(project.sample_count().await.unwrap(), 4);
+    assert_eq!(project.sample_count().await.unwrap(), 3);
 
     // Explicit options win over file names and folders.
     let mut other = create_project(&temp.path().join("q3")).await;
@@ -121,16 +111,48 @@ async fn ei_csv_json_and_wav_survive_export_and_reimport() {
     }
 }
 
+/// A WAV file keeps its PCM counts exactly and survives an export as a Mote dataset.
+#[tokio::test]
+async fn wav_keeps_its_pcm_counts_through_export_and_reimport() {
+    let temp = tempfile::tempdir().unwrap();
+    let files = vec![
+        write(&temp.path().join("inputs"), "snap.01.wav", wav(1, 16, SampleFormat::Int, 16000, 800)),
+        write(&temp.path().join("inputs"), "snap.02.wav", wav(1, 16, SampleFormat::Int, 16000, 1200)),
+    ];
+    let mut project = create_project(&temp.path().join("p")).await;
+    let report = project.import_files(&files, &ImportOptions::default()).await.unwrap();
+    let snap = project.sample(report.imported[0].id).await.unwrap();
+    let mut reader = hound::WavReader::open(&files[0]).unwrap();
+    let pcm: Vec<f64> = reader.samples::<i16>().map(|s| f64::from(s.unwrap())).collect();
+    assert_eq!(snap.recording.axis_values(0), pcm);
+    assert_eq!(
+        (snap.info.label.as_str(), snap.info.name.as_str(), snap.info.rate_hz, snap.info.sensor.as_str()),
+        ("snap", "snap.01", 16000.0, "mic")
+    );
+    let before = summary(&project).await;
+    let out = temp.path().join("export");
+    project.export_dataset(&out, &SampleFilter::all()).await.unwrap();
+    let mut again = create_project(&temp.path().join("q")).await;
+    again.import_dir(&out, &ImportOptions::default()).await.unwrap();
+    assert_eq!(summary(&again).await, before);
+    project.close().await;
+    again.close().await;
+}
+
 #[tokio::test]
 async fn parquet_export_is_readable_by_polars() {
     let temp = tempfile::tempdir().unwrap();
     let inputs = temp.path().join("inputs");
     let files = vec![
         write(&inputs, "wave.01.csv", ei_csv(&["accX", "accY"], 10.0, 30, 0.0)),
-        write(&inputs, "idle.01.csv", ei_csv(&["accX", "gyrZ"], 20.0, 20, 1.0)),
+        write(&inputs, "idle.01.csv", ei_csv(&["accX", "gyrZ", "accY"], 10.0, 20, 1.0)),
     ];
-    let project = create_project(&temp.path().join("p")).await;
-    project.import_files(&files, &ImportOptions::default()).await.unwrap();
+    let mut project = create_project(&temp.path().join("p")).await;
+    // One file at a time: `idle` has an axis more than the project trains on, which a project
+    // with samples accepts.
+    for file in &files {
+        project.import_files(std::slice::from_ref(file), &ImportOptions::default()).await.unwrap();
+    }
     let path = temp.path().join("samples.parquet");
     let report = project.export_parquet(&path, &SampleFilter::all()).await.unwrap();
     assert_eq!(report.samples, 2);
@@ -147,6 +169,7 @@ async fn parquet_export_is_readable_by_polars() {
         ["sample_id", "name", "label", "split", "device", "step", "time_ms", "accX", "accY", "gyrZ"]
     );
     assert_eq!(frame.height(), 50);
+    assert_eq!(frame.column("gyrZ").unwrap().null_count(), 30, "wave has no gyrZ");
     assert_eq!(frame.column("accX").unwrap().dtype(), &DataType::Float64);
     assert_eq!(frame.column("label").unwrap().dtype(), &DataType::String);
 
@@ -164,8 +187,8 @@ async fn parquet_export_is_readable_by_polars() {
     };
     let gyr = floats("gyrZ");
     assert_eq!(gyr, idle.recording.axis_values(1).into_iter().map(Some).collect::<Vec<_>>());
-    assert_eq!(rows.column("accY").unwrap().null_count(), 20, "idle has no accY");
-    assert_eq!(floats("time_ms")[..3], [Some(0.0), Some(20.0), Some(40.0)]);
+    assert_eq!(rows.column("gyrZ").unwrap().null_count(), 0, "idle has gyrZ");
+    assert_eq!(floats("time_ms")[..3], [Some(0.0), Some(10.0), Some(20.0)]);
     project.close().await;
 }
 
@@ -203,9 +226,9 @@ async fn statistics_match_hand_computation() {
     let files = vec![
         write(&inputs, "a.01.csv", mote_sample("0.5,1", 10, "x,y", &["1,10", "3,20", "5,30"])),
         write(&inputs, "a.02.csv", mote_sample("0.5,1", 10, "x,y", &["-2,0"])),
-        write(&inputs, "b.01.csv", mote_sample("0.25,0.25", 5, "x,y", &["4,4", "4,-8"])),
+        write(&inputs, "b.01.csv", mote_sample("0.25,0.25", 10, "x,y", &["4,4", "4,-8"])),
     ];
-    let project = create_project(&temp.path().join("p")).await;
+    let mut project = create_project(&temp.path().join("p")).await;
     project.import_files(&files, &ImportOptions::default()).await.unwrap();
     let stats = project.stats(&SampleFilter::all()).await.unwrap();
 
@@ -214,7 +237,7 @@ async fn statistics_match_hand_computation() {
         .iter()
         .map(|l| (l.label.as_str(), l.count, l.train, l.test, l.total_duration_ms))
         .collect();
-    assert_eq!(labels, [("a", 2, 2, 0, 400.0), ("b", 1, 1, 0, 400.0)]);
+    assert_eq!(labels, [("a", 2, 2, 0, 400.0), ("b", 1, 1, 0, 200.0)]);
     let expected: BTreeMap<(Option<&str>, &str), Vec<f64>> = BTreeMap::from([
         ((Some("a"), "x"), vec![0.5, 1.5, 2.5, -1.0]),
         ((Some("a"), "y"), vec![10.0, 20.0, 30.0, 0.0]),
@@ -240,7 +263,7 @@ async fn statistics_match_hand_computation() {
 }
 
 async fn split_project(dir: PathBuf, files: &[PathBuf]) -> (Project, BTreeMap<String, Split>) {
-    let project = create_project(&dir).await;
+    let mut project = create_project(&dir).await;
     project.import_files(files, &ImportOptions::default()).await.unwrap();
     let summary = project.auto_split(0.25, 7).await.unwrap();
     assert_eq!(
@@ -303,11 +326,15 @@ async fn dataset_operations_work_and_are_transactional() {
         write(&inputs, "long.01.csv", ei_csv(&["accX", "accY"], 10.0, 100, 0.0)),
         write(&inputs, "a.01.csv", ei_csv(&["accX", "accY"], 10.0, 20, 1.0)),
         write(&inputs, "b.01.csv", ei_csv(&["accX", "accY"], 10.0, 20, 2.0)),
-        write(&inputs, "x.01.csv", mote_sample("1", 10, "v", &["1", "2", "3", "4"])),
-        write(&inputs, "y.01.csv", mote_sample("1", 10, "v", &["1", "2", "3", "5"])),
-        write(&inputs, "flat.01.csv", mote_sample("1", 10, "v", &["7", "7", "7", "7", "7", "7"])),
+        write(&inputs, "x.01.csv", mote_sample("1,1", 100, "accX,accY", &["1,0", "2,0", "3,0", "4,0"])),
+        write(&inputs, "y.01.csv", mote_sample("1,1", 100, "accX,accY", &["1,0", "2,0", "3,0", "5,0"])),
+        write(
+            &inputs,
+            "flat.01.csv",
+            mote_sample("1,1", 100, "accX,accY", &["7,0", "7,0", "7,0", "7,0", "7,0", "7,0"]),
+        ),
     ];
-    let project = create_project(&temp.path().join("p")).await;
+    let mut project = create_project(&temp.path().join("p")).await;
     let ids: Vec<SampleId> = project
         .import_files(&files, &ImportOptions::default())
         .await

@@ -225,23 +225,22 @@ pub async fn record_into_project(
                 }
             }
             Err(error) => {
-                problem = Some(format!(
-                    "recording {} of {}: {error}; the {recorded} before it are kept",
-                    idx + 1,
-                    options.count
-                ));
+                problem = Some(crate::output::RecordingProblem {
+                    index: idx + 1,
+                    count: options.count,
+                    recorded,
+                    error,
+                });
                 break;
             }
         }
     }
     project.close().await;
     if json {
+        let problem = problem.as_ref().map(ToString::to_string);
         print_json(&serde_json::json!({ "recorded": recorded, "problem": problem, "detected": detected }));
     } else {
         println!("recorded {recorded} × {} s of `{}` into {}", options.seconds, options.label, dir.display());
     }
-    if let Some(problem) = problem {
-        anyhow::bail!(problem);
-    }
-    Ok(())
+    problem.map_or(Ok(()), |problem| Err(problem.into()))
 }

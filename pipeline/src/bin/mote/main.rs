@@ -52,6 +52,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    end_quietly_on_a_closed_pipe();
     let cli = Cli::parse();
     let cancel = cancel_on_ctrl_c();
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
@@ -81,6 +82,18 @@ fn main() -> ExitCode {
             output::print_error(&error, cli.json);
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `mote stats | head -3`: when the reader of stdout goes away, end as other Unix tools do (by
+/// SIGPIPE, silently) instead of panicking in `println!`. Rust ignores SIGPIPE by default so that
+/// writes return errors; sockets are written with `MSG_NOSIGNAL` and a serial port reports a
+/// closed peer as an I/O error, so only pipes are affected.
+fn end_quietly_on_a_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in `main`, before any thread starts; SIG_DFL is a valid handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

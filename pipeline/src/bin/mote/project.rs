@@ -18,7 +18,7 @@ use mote_pipeline::training::{DEFAULT_UNCERTAIN_THRESHOLD, test_project, train_p
 use mote_project::{ImportOptions, Project, SampleFilter, Split, SystemClock};
 use serde_json::json;
 
-use crate::output::print_json;
+use crate::output::{RecordingProblem, print_json};
 
 #[derive(clap::Args, Clone)]
 pub struct ProjectArg {
@@ -181,6 +181,7 @@ pub async fn run(command: ProjectCommand, json: bool, cancel: Arc<AtomicBool>) -
             let options = ImportOptions { label, split, hmac_key, ..ImportOptions::default() };
             let mut imported = 0;
             let mut duplicates = 0;
+            let mut adopted = None;
             for path in &paths {
                 let report = if path.is_dir() {
                     opened.import_dir(path, &options).await
@@ -199,11 +200,21 @@ pub async fn run(command: ProjectCommand, json: bool, cancel: Arc<AtomicBool>) -
                 if report.preset_adopted && !json {
                     println!("adopted the dataset's impulse preset (mote.toml)");
                 }
+                if let Some(settings) = &report.adopted {
+                    if !json {
+                        println!(
+                            "the project had no samples and took the imported data's settings: {settings}"
+                        );
+                    }
+                    adopted = Some(settings.to_string());
+                }
             }
             let total = opened.sample_count().await?;
             opened.close().await;
             if json {
-                print_json(&json!({ "imported": imported, "duplicates": duplicates, "samples": total }));
+                print_json(&json!({
+                    "imported": imported, "duplicates": duplicates, "samples": total, "adopted": adopted,
+                }));
             } else {
                 println!(
                     "imported {imported} samples ({duplicates} already in the project); the project holds {total}"
@@ -422,7 +433,7 @@ pub async fn run(command: ProjectCommand, json: bool, cancel: Arc<AtomicBool>) -
                 let options = crate::forward::RecordOptions { port, baud, label, seconds, count, split };
                 return crate::forward::record_into_project(&dir, options, json, cancel).await;
             }
-            let opened = Project::open_or_create(&dir).await?;
+            let mut opened = Project::open_or_create(&dir).await?;
             let port = crate::stream::resolve_port(port)?;
             let mut board = Board::connect(&port, &ConnectOptions::default()).await?;
             let sensor = sensor.unwrap_or_else(|| opened.config().data.sensor.clone());
@@ -455,10 +466,7 @@ pub async fn run(command: ProjectCommand, json: bool, cancel: Arc<AtomicBool>) -
                 ) {
                     Ok(sample) => sample,
                     Err(error) => {
-                        problem = Some(format!(
-                            "recording {} of {count}: {error}; the {recorded} before it are kept",
-                            idx + 1
-                        ));
+                        problem = Some(RecordingProblem { index: idx + 1, count, recorded, error });
                         break;
                     }
                 };
@@ -467,12 +475,14 @@ pub async fn run(command: ProjectCommand, json: bool, cancel: Arc<AtomicBool>) -
             }
             opened.close().await;
             if json {
-                print_json(&json!({ "recorded": recorded, "problem": problem }));
+                print_json(
+                    &json!({ "recorded": recorded, "problem": problem.as_ref().map(ToString::to_string) }),
+                );
             } else {
                 println!("recorded {recorded} × {seconds} s of `{label}` into {}", dir.display());
             }
             if let Some(problem) = problem {
-                anyhow::bail!(problem);
+                return Err(problem.into());
             }
         }
     }

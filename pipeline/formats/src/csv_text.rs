@@ -3,12 +3,12 @@
 //! Fields may be quoted with `"` (a doubled `""` inside is a quote); a record may not span lines.
 
 /// Lines of `text` with their 1-based numbers, without line endings (`\n` or `\r\n`).
-pub(crate) fn numbered_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+pub fn numbered_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
     text.split('\n').enumerate().map(|(index, line)| (index + 1, line.strip_suffix('\r').unwrap_or(line)))
 }
 
 /// Splits one record into fields, or says what is wrong with the quoting.
-pub(crate) fn split_record(line: &str) -> Result<Vec<String>, String> {
+pub fn split_record(line: &str) -> Result<Vec<String>, String> {
     let mut fields = Vec::new();
     let mut field = String::new();
     let mut chars = line.chars().peekable();
@@ -54,7 +54,7 @@ pub(crate) fn split_record(line: &str) -> Result<Vec<String>, String> {
 }
 
 /// One record, quoting fields that need it, without a line ending.
-pub(crate) fn join_record<S: AsRef<str>>(fields: &[S]) -> String {
+pub fn join_record<S: AsRef<str>>(fields: &[S]) -> String {
     fields
         .iter()
         .map(|field| {

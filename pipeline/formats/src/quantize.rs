@@ -8,7 +8,8 @@
 //!   axis is not all zero. An all-zero axis gets scale 1.
 //! * **Exact round trips**: raw × 2^k is exact in `f64`, and its shortest decimal text parses back to
 //!   the same `f64`; quantizing those values again picks the same `k` and the same raw values
-//!   (proof in the test below and in README.md). So export → re-import gives the same content hash.
+//!   (proof in the test below and in mote-project's README.md). So export → re-import gives the
+//!   same content hash.
 //! * Integer data within ±32767 (e.g. 16-bit PCM) keeps every value exactly.
 
 /// Quantizes interleaved `values` (`n_axes` per time step). Returns the raw values and one scale per

@@ -19,7 +19,9 @@ use crate::import::{ParsedFile, ParsedValues, canonical_rate};
 /// The placeholder Edge Impulse puts in `signature` while signing, and in unsigned files.
 pub const EMPTY_SIGNATURE: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-pub(crate) fn parse(path: &Path, bytes: &[u8], hmac_key: Option<&str>) -> Result<ParsedFile, ImportError> {
+/// Parses an Edge Impulse JSON file; with an `hmac_key` it must be signed with it. `path` only names
+/// the file in errors.
+pub fn parse(path: &Path, bytes: &[u8], hmac_key: Option<&str>) -> Result<ParsedFile, ImportError> {
     let field_error = |field: &str, message: String| {
         ImportError::new(path, Location::Field(field.to_string()), ImportErrorKind::Json, message)
     };
@@ -72,6 +74,13 @@ pub(crate) fn parse(path: &Path, bytes: &[u8], hmac_key: Option<&str>) -> Result
             return Err(field_error("payload.interval_ms", expected("a number of milliseconds > 0", other)));
         }
     };
+    let rate_hz = canonical_rate(1000.0 / interval_ms);
+    if !rate_hz.is_finite() {
+        return Err(field_error(
+            "payload.interval_ms",
+            format!("expected an interval that gives a finite rate, found {interval_ms:e} ms"),
+        ));
+    }
     let sensors = match payload.get("sensors") {
         Some(Value::Array(sensors)) if !sensors.is_empty() => sensors,
         other => {
@@ -163,7 +172,7 @@ pub(crate) fn parse(path: &Path, bytes: &[u8], hmac_key: Option<&str>) -> Result
     }
     Ok(ParsedFile {
         axes,
-        rate_hz: canonical_rate(1000.0 / interval_ms),
+        rate_hz,
         values: ParsedValues::Physical(values),
         sensor: None,
         device: Some(device_name.unwrap_or(device_type)),
@@ -195,7 +204,7 @@ pub fn sign(bytes: &[u8], key: &str) -> String {
     let mut mac =
         <Hmac<Sha256> as KeyInit>::new_from_slice(key.as_bytes()).expect("HMAC takes any key length");
     mac.update(bytes);
-    crate::sample::hex(&mac.finalize().into_bytes())
+    crate::recording::hex(&mac.finalize().into_bytes())
 }
 
 fn verify_signature(path: &Path, bytes: &[u8], signature: &str, key: &str) -> Result<(), ImportError> {
@@ -265,6 +274,19 @@ mod tests {
         let template = template.replace("SIG", EMPTY_SIGNATURE);
         let signature = sign(template.as_bytes(), key);
         template.replace(EMPTY_SIGNATURE, &signature).into_bytes()
+    }
+
+    /// A subnormal interval gave an infinite rate, which no export can write.
+    #[test]
+    fn an_interval_too_small_for_a_finite_rate_is_an_error() {
+        let file = String::from_utf8(signed_file("key", false))
+            .unwrap()
+            .replace("\"interval_ms\":10", "\"interval_ms\":5e-324");
+        let error = parse(Path::new("x.json"), file.as_bytes(), None).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "x.json field `payload.interval_ms`: expected an interval that gives a finite rate, found 5e-324 ms"
+        );
     }
 
     #[test]

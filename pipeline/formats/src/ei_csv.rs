@@ -7,9 +7,10 @@ use crate::error::{ImportError, ImportErrorKind, Location};
 use crate::import::{ParsedFile, ParsedValues, canonical_rate};
 
 /// How far one step between timestamps may be from the mean interval.
-pub(crate) const INTERVAL_TOLERANCE: f64 = 0.01;
+pub const INTERVAL_TOLERANCE: f64 = 0.01;
 
-pub(crate) fn parse(path: &Path, text: &str) -> Result<ParsedFile, ImportError> {
+/// Parses the text of an Edge Impulse CSV file. `path` only names the file in errors.
+pub fn parse(path: &Path, text: &str) -> Result<ParsedFile, ImportError> {
     let at = |line: usize, column: Option<&str>| Location::Line { line, column: column.map(str::to_string) };
     let mut lines = numbered_lines(text).filter(|(_, line)| !line.trim().is_empty());
     let Some((header_line, header)) = lines.next() else {
@@ -109,6 +110,19 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<ParsedFile, ImportError> 
             "expected increasing timestamps",
         ));
     }
+    // Timestamps a whole `f64` range apart give an infinite interval, and subnormal ones an
+    // infinite rate: neither is a rate a recording can have.
+    let rate_hz = canonical_rate(1000.0 / interval_ms);
+    if !rate_hz.is_finite() || rate_hz <= 0.0 {
+        return Err(ImportError::new(
+            path,
+            at(timestamps[1].0, Some("timestamp")),
+            ImportErrorKind::Timestamps,
+            format!(
+                "expected timestamps in milliseconds that give a finite rate > 0 Hz, found an interval of {interval_ms:e} ms"
+            ),
+        ));
+    }
     for pair in timestamps.windows(2) {
         let step = pair[1].1 - pair[0].1;
         if (step - interval_ms).abs() > INTERVAL_TOLERANCE * interval_ms {
@@ -125,10 +139,39 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<ParsedFile, ImportError> 
     }
     Ok(ParsedFile {
         axes,
-        rate_hz: canonical_rate(1000.0 / interval_ms),
+        rate_hz,
         values: ParsedValues::Physical(values),
         sensor: None,
         device: None,
         created: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_text(text: &str) -> Result<ParsedFile, ImportError> {
+        parse(Path::new("x.csv"), text)
+    }
+
+    #[test]
+    fn the_timestamp_column_may_be_anywhere_and_gives_the_rate() {
+        let parsed = parse_text("accX,timestamp,accY\n1.5,0,2\n-2,16,3\n4,32,-1\n").unwrap();
+        assert_eq!(parsed.axes, vec![("accX".into(), String::new()), ("accY".into(), String::new())]);
+        assert_eq!(parsed.rate_hz, 62.5);
+        assert_eq!(parsed.values, ParsedValues::Physical(vec![1.5, 2.0, -2.0, 3.0, 4.0, -1.0]));
+    }
+
+    /// An infinite interval passed the constant-interval check (its comparisons were NaN) and gave
+    /// a rate of 0 Hz; a subnormal one gave an infinite rate. Either made a recording whose export
+    /// could not be imported again.
+    #[test]
+    fn timestamps_that_give_no_finite_rate_are_an_error() {
+        for text in ["timestamp,a\n-1e308,1\n1e308,2\n", "timestamp,a\n0,1\n1e-320,2\n"] {
+            let error = parse_text(text).unwrap_err();
+            assert_eq!(error.kind, ImportErrorKind::Timestamps, "{text}");
+            assert!(error.to_string().starts_with("x.csv line 3, column `timestamp`: expected timestamps in milliseconds that give a finite rate > 0 Hz"), "{error}");
+        }
+    }
 }
