@@ -15,8 +15,8 @@ use mote_runtime::Model;
 use serde::Serialize;
 use sha2::Digest as _;
 
-use crate::deploy::BLOB_FILE;
-use crate::training::{TrainReport, TrainingError, latest_model, train_project};
+use crate::models::{ModelError, model_blob};
+use crate::training::{TrainReport, TrainingError, train_project};
 
 pub use mote_formats::lock::{LOCK_FILE, LOCK_VERSION, Lock, LockError};
 
@@ -45,6 +45,14 @@ pub enum BundleError {
     Project(#[from] mote_project::ProjectError),
     #[error(transparent)]
     Training(#[from] TrainingError),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error("the trained model blob does not parse: {0}")]
+    Blob(mote_runtime::BlobError),
+    #[error("cannot export the model: {0}")]
+    Export(#[from] mote_convert::export::ExportError),
+    #[error("cannot write metrics.json: {0}")]
+    Json(#[from] serde_json::Error),
     #[error("cannot write {path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
 }
@@ -63,6 +71,10 @@ impl BundleError {
             BundleError::ArtifactsNotEmpty(_) => "bundle.artifacts_not_empty",
             BundleError::Project(e) => e.code(),
             BundleError::Training(e) => e.code(),
+            BundleError::Model(e) => e.code(),
+            BundleError::Blob(_) => "bundle.blob",
+            BundleError::Export(_) => "bundle.export",
+            BundleError::Json(_) => "bundle.json",
             BundleError::Io { .. } => "bundle.io",
         }
     }
@@ -417,8 +429,8 @@ async fn build_in(
     let outcome = async {
         let cancel = Arc::new(AtomicBool::new(false));
         let report = train_project(&project, cancel, |_| std::ops::ControlFlow::Continue(())).await?;
-        let stored = latest_model(&project).await?;
-        write_artifacts(&project.model_dir(&stored), &report, out, gates)
+        let (stored, blob) = model_blob(&project, Some(report.model)).await?;
+        write_artifacts(&project.model_dir(&stored), &blob, &report, out, gates)
     }
     .await;
     project.close().await;
@@ -427,13 +439,12 @@ async fn build_in(
 
 fn write_artifacts(
     model_dir: &Path,
+    blob: &[u8],
     report: &TrainReport,
     out: &Path,
     gates: &[Gate],
 ) -> Result<BuildOutcome, BundleError> {
-    let blob_path = model_dir.join(BLOB_FILE);
-    let blob = std::fs::read(&blob_path).map_err(io(&blob_path))?;
-    let model = Model::parse(&blob).map_err(|e| TrainingError::Convert(e.to_string()))?;
+    let model = Model::parse(blob).map_err(BundleError::Blob)?;
     let footprint = Footprint::of(&model);
     let comparison = report.int8.comparison.as_ref();
     let metrics = BuildMetrics {
@@ -452,7 +463,7 @@ fn write_artifacts(
         flash_bytes: footprint.flash_bytes(),
         latency_ms: estimate(&model).into_iter().map(|e| (e.target.id.to_string(), e.latency_ms)).collect(),
         weights_sha256: report.weights_sha256.clone(),
-        blob_sha256: sha256(&blob),
+        blob_sha256: sha256(blob),
     };
     let gate_results: Vec<GateResult> = gates.iter().map(|g| g.check(&metrics)).collect();
     let mut written = Vec::new();
@@ -465,10 +476,9 @@ fn write_artifacts(
         written.push(name.to_string());
         Ok(())
     };
-    write("model.mote", &blob)?;
-    let export_error = |e: mote_convert::export::ExportError| TrainingError::Convert(e.to_string());
+    write("model.mote", blob)?;
     write("c/mote_model.h", mote_convert::export::c_header(&model).as_bytes())?;
-    for (path, bytes) in mote_convert::export::rust_crate(&model).map_err(export_error)? {
+    for (path, bytes) in mote_convert::export::rust_crate(&model)? {
         let name = format!("rust/{}", path.to_string_lossy().replace('\\', "/"));
         write(&name, &bytes)?;
     }
@@ -480,8 +490,7 @@ fn write_artifacts(
         }
     }
     let metrics_json =
-        serde_json::to_string_pretty(&serde_json::json!({ "metrics": metrics, "gates": gate_results }))
-            .map_err(|e| TrainingError::Convert(e.to_string()))?;
+        serde_json::to_string_pretty(&serde_json::json!({ "metrics": metrics, "gates": gate_results }))?;
     write("metrics.json", format!("{metrics_json}\n").as_bytes())?;
     write("report.html", report_html(&metrics, &gate_results, &plots, &estimate(&model)).as_bytes())?;
     written.sort();

@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 use mote_runtime::Model;
 use serde::Serialize;
 
-use crate::deploy::ParityCheck;
 use crate::link::{Board, BoardInfo, Event, LinkError, Reply};
+use crate::models::{ModelError, model_blob};
+use crate::parity::{ParityCheck, ParityError};
 
 /// What to run.
 #[derive(Debug, Clone, Default)]
@@ -39,6 +40,8 @@ pub struct LiveWindow {
     pub nn_instructions: Option<u32>,
     /// With `verify`: whether the host computed the same scores for the same window.
     pub parity: Option<bool>,
+    /// With `verify`: why the host could not re-run this window (not a board mismatch).
+    pub parity_error: Option<String>,
 }
 
 /// How a live session went.
@@ -51,6 +54,8 @@ pub struct LiveSummary {
     pub mismatches: u64,
     /// Board results whose window never arrived whole (lost frames), so were not compared.
     pub unverified: u64,
+    /// Windows the host failed to re-run (see `LiveWindow::parity_error`), so were not compared.
+    pub host_failures: u64,
 }
 
 impl LiveSummary {
@@ -60,13 +65,14 @@ impl LiveSummary {
             self.per_class.resize(window.top + 1, 0);
         }
         self.per_class[window.top] += 1;
-        match window.parity {
-            Some(identical) => {
+        match (window.parity, &window.parity_error) {
+            (Some(identical), _) => {
                 self.verified += 1;
                 self.mismatches += u64::from(!identical);
             }
-            None if verify => self.unverified += 1,
-            None => {}
+            (None, Some(_)) => self.host_failures += 1,
+            (None, None) if verify => self.unverified += 1,
+            (None, None) => {}
         }
     }
 }
@@ -75,8 +81,14 @@ impl LiveSummary {
 pub enum LiveError {
     #[error(transparent)]
     Link(#[from] LinkError),
-    #[error("{0}")]
-    Model(String),
+    #[error("the model blob is not valid: {0}")]
+    Blob(mote_runtime::BlobError),
+    #[error("verifying needs the model the board runs; train and deploy one first")]
+    NothingToVerify,
+    #[error(transparent)]
+    Parity(#[from] ParityError),
+    #[error(transparent)]
+    Model(#[from] ModelError),
     #[error("the board stopped sending results ({0} s without one)")]
     Silent(u64),
 }
@@ -85,7 +97,10 @@ impl LiveError {
     pub fn code(&self) -> &'static str {
         match self {
             LiveError::Link(error) => error.code(),
-            LiveError::Model(_) => "live.model",
+            LiveError::Blob(_) => "live.model",
+            LiveError::NothingToVerify => "live.nothing_to_verify",
+            LiveError::Parity(error) => error.code(),
+            LiveError::Model(error) => error.code(),
             LiveError::Silent(_) => "live.silent",
         }
     }
@@ -107,7 +122,7 @@ pub struct LiveDecoder {
 impl LiveDecoder {
     /// `blob` is the model the board runs (for labels, and needed to verify).
     pub fn new(blob: Option<&[u8]>, board: &BoardInfo, verify: bool) -> Result<Self, LiveError> {
-        let model = blob.map(Model::parse).transpose().map_err(|e| LiveError::Model(e.to_string()))?;
+        let model = blob.map(Model::parse).transpose().map_err(LiveError::Blob)?;
         let labels: Vec<String> =
             model.as_ref().map(|m| m.labels().map(str::to_string).collect()).unwrap_or_default();
         let window = model
@@ -115,14 +130,29 @@ impl LiveDecoder {
             .map(|m| Duration::from_secs_f64(m.window_samples() as f64 / f64::from(m.rate_hz())))
             .unwrap_or_default();
         let parity = match (verify, blob) {
-            (true, Some(blob)) => {
-                Some(ParityCheck::new(blob, board).map_err(|e| LiveError::Model(e.to_string()))?)
-            }
-            (true, None) => return Err(LiveError::Model("verifying needs the model the board runs".into())),
+            (true, Some(blob)) => Some(ParityCheck::new(blob, board)?),
+            (true, None) => return Err(LiveError::NothingToVerify),
             (false, _) => None,
         };
         let summary = LiveSummary { per_class: vec![0; labels.len()], ..LiveSummary::default() };
         Ok(Self { labels, window, parity, waiting: None, verify, summary })
+    }
+
+    /// The decoder for the newest model of `project` running on `board`: its labels, and with
+    /// `verify` the host parity check. A project without a model classifies without labels and
+    /// cannot verify, so `verify` is off then (`verifying()` says so); any other problem with
+    /// the model is an error, never a silent "verify off".
+    pub async fn for_project(
+        project: &mote_project::Project,
+        board: &BoardInfo,
+        verify: bool,
+    ) -> Result<Self, LiveError> {
+        let blob = match model_blob(project, None).await {
+            Ok((_, blob)) => Some(blob),
+            Err(ModelError::NoModel) => None,
+            Err(error) => return Err(error.into()),
+        };
+        LiveDecoder::new(blob.as_deref(), board, verify && blob.is_some())
     }
 
     pub fn verify(&self) -> bool {
@@ -159,6 +189,7 @@ impl LiveDecoder {
                     dsp_instructions: result.dsp_instructions,
                     nn_instructions: result.nn_instructions,
                     parity: None,
+                    parity_error: None,
                 };
                 match self.parity.as_mut() {
                     Some(check) => {
@@ -173,7 +204,10 @@ impl LiveDecoder {
                     && let Some(outcome) = check.window_part(part.seq, part.offset, part.total, &part.values)
                     && let Some(mut window) = self.waiting.take()
                 {
-                    window.parity = Some(outcome.identical);
+                    match outcome {
+                        Ok(outcome) => window.parity = Some(outcome.identical),
+                        Err(error) => window.parity_error = Some(error.to_string()),
+                    }
                     ready.push(window);
                 }
             }

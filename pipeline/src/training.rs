@@ -6,15 +6,16 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use mote_dsp::OutputShape;
-use mote_project::runs::{ArtifactFile, RunStatus, StoredModel};
+use mote_project::runs::{ArtifactFile, RunStatus};
 use mote_project::{Project, SampleFilter, Split};
 use mote_report::Plot as _;
 use mote_train::{EpochMetrics, Evaluation, LearnedBlock, SampleShape, TrainingSet};
 use serde::Serialize;
 
-use crate::deploy::Int8Report;
 use crate::features::{FeatureError, FeatureSet, compute_features};
 use crate::impulse::{Impulse, ImpulseError};
+use crate::int8::{Int8Error, Int8Report, impulse_meta, quantize_block};
+use crate::models::{BLOB_FILE, ModelError, latest_model};
 
 /// Windows whose top score is below this count as uncertain.
 pub const DEFAULT_UNCERTAIN_THRESHOLD: f32 = 0.6;
@@ -35,18 +36,16 @@ pub enum TrainingError {
     NoTrainingData,
     #[error("the test split has no samples; move some samples to test (or run an automatic split)")]
     NoTestData,
-    #[error("the project has no trained model yet; train one first")]
-    NoModel,
     #[error("test label `{0}` is not one the model knows")]
     UnknownLabel(String),
     #[error("cannot use the model files: {0}")]
     Io(#[from] std::io::Error),
-    #[error("int8 conversion failed: {0}")]
-    Convert(String),
-    #[error("there is no model {0} in this project")]
-    UnknownModel(i64),
-    #[error("model {0} has no int8 blob (it was trained before Mote quantized models); train again")]
-    NoBlob(i64),
+    #[error("model {0} scores anomalies; testing classifies the test windows, so train a classifier")]
+    NotAClassifier(i64),
+    #[error(transparent)]
+    Int8(#[from] Int8Error),
+    #[error(transparent)]
+    Model(#[from] ModelError),
 }
 
 impl TrainingError {
@@ -59,12 +58,11 @@ impl TrainingError {
             TrainingError::Report(e) => e.code(),
             TrainingError::NoTrainingData => "train.no_training_data",
             TrainingError::NoTestData => "train.no_test_data",
-            TrainingError::NoModel => "train.no_model",
             TrainingError::UnknownLabel(_) => "train.unknown_label",
             TrainingError::Io(_) => "train.io",
-            TrainingError::Convert(_) => "train.convert",
-            TrainingError::UnknownModel(_) => "train.unknown_model",
-            TrainingError::NoBlob(_) => "train.no_blob",
+            TrainingError::NotAClassifier(_) => "train.not_a_classifier",
+            TrainingError::Int8(e) => e.code(),
+            TrainingError::Model(e) => e.code(),
         }
     }
 
@@ -177,8 +175,8 @@ pub async fn train_project(
         }
         _ => None,
     };
-    let meta = crate::deploy::impulse_meta(&project.config().project.name, &impulse)?;
-    let (blob, int8) = crate::deploy::quantize_block(
+    let meta = impulse_meta(&project.config().project.name, &impulse)?;
+    let (blob, int8) = quantize_block(
         &block,
         &meta,
         &train_for_calibration,
@@ -187,7 +185,7 @@ pub async fn train_project(
     )?;
 
     let mut files = model_files(&block)?;
-    files.push(ArtifactFile { name: crate::deploy::BLOB_FILE.into(), bytes: blob });
+    files.push(ArtifactFile { name: BLOB_FILE.into(), bytes: blob });
     files.extend(plots(&epochs, &labels, test.as_ref())?);
     let metrics = serde_json::json!({
         "test_accuracy": test.as_ref().map(|t| t.top1_accuracy),
@@ -291,11 +289,6 @@ fn plots(
     Ok(files)
 }
 
-/// The newest model of the project.
-pub async fn latest_model(project: &Project) -> Result<StoredModel, TrainingError> {
-    project.list_models().await?.into_iter().max_by_key(|m| m.id.0).ok_or(TrainingError::NoModel)
-}
-
 /// Classifies the test split with the newest model.
 pub async fn test_project(project: &Project, uncertain_threshold: f32) -> Result<Evaluation, TrainingError> {
     Ok(test_project_windows(project, uncertain_threshold).await?.evaluation)
@@ -328,7 +321,7 @@ pub async fn test_project_windows(
     let stored = latest_model(project).await?;
     let block = LearnedBlock::load(&project.model_dir(&stored))?;
     let LearnedBlock::Classifier(model) = block else {
-        return Err(TrainingError::NoModel);
+        return Err(TrainingError::NotAClassifier(stored.id.0));
     };
     let impulse = Impulse::from_config(project.config())?;
     let samples =

@@ -36,7 +36,7 @@ pub async fn list_devices(state: State<'_, AppState>) -> Result<Vec<Device>, App
     }
     let ports = tokio::task::spawn_blocking(list_ports)
         .await
-        .map_err(|e| AppError::new("internal", e.to_string()))?;
+        .map_err(|e| AppError::new("internal", e.to_string()))??;
     Ok(ports
         .into_iter()
         .map(|port| Device {

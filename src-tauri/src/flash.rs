@@ -3,7 +3,7 @@
 //! checkout when its sources changed.
 
 use mote_flash::{Board, Segment};
-use mote_pipeline::deploy::model_blob;
+use mote_pipeline::models::model_blob;
 use serde::Serialize;
 use specta::Type;
 use tauri::State;

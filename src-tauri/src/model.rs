@@ -7,12 +7,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use mote_pipeline::deploy::{Int8Report, model_blob};
 use mote_pipeline::impulse::Impulse;
+use mote_pipeline::int8::Int8Report;
 use mote_pipeline::live::{LiveDecoder, LiveWindow};
-use mote_pipeline::training::{
-    DEFAULT_UNCERTAIN_THRESHOLD, TrainingError, latest_model, test_project_windows, train_project,
-};
+use mote_pipeline::models::{ModelError, latest_model, model_blob};
+use mote_pipeline::training::{DEFAULT_UNCERTAIN_THRESHOLD, test_project_windows, train_project};
 use mote_project::Project;
 use mote_train::Evaluation;
 use serde::{Deserialize, Serialize};
@@ -410,7 +409,7 @@ pub async fn latest_model_info(state: State<'_, AppState>) -> Result<Option<Mode
     with_project(&state, async |project| {
         let stored = match latest_model(project).await {
             Ok(stored) => stored,
-            Err(TrainingError::NoModel) => return Ok(None),
+            Err(ModelError::NoModel) => return Ok(None),
             Err(error) => return Err(error.into()),
         };
         let metrics = &stored.metrics;
@@ -507,6 +506,8 @@ pub struct LiveResult {
     pub dsp_us: u32,
     pub nn_us: u32,
     pub parity: Option<bool>,
+    /// Why the host could not re-run this window (so it was not compared).
+    pub parity_error: Option<String>,
 }
 
 impl From<LiveWindow> for LiveResult {
@@ -520,6 +521,7 @@ impl From<LiveWindow> for LiveResult {
             dsp_us: window.dsp_us,
             nn_us: window.nn_us,
             parity: window.parity,
+            parity_error: window.parity_error,
         }
     }
 }
@@ -534,12 +536,16 @@ pub async fn start_classify(
     on_window: Channel<LiveResult>,
 ) -> Result<Vec<String>, AppError> {
     let session = session(&state).await?;
-    let blob = with_project(&state, async |project| Ok(model_blob(project, None).await.ok().map(|(_, b)| b)))
-        .await?;
-    let decoder = LiveDecoder::new(blob.as_deref(), session.info(), verify && blob.is_some())?;
+    let mut decoder = with_project(&state, async |project| {
+        Ok(LiveDecoder::for_project(project, session.info(), verify).await?)
+    })
+    .await?;
     let labels = decoder.labels().to_vec();
-    let sink = Box::new(move |window: LiveWindow| on_window.send(LiveResult::from(window)).is_ok());
-    session.start_classify(decoder, sink).await?;
+    let echo_windows = decoder.verify();
+    let sink = Box::new(move |reply: &mote_pipeline::link::Reply| {
+        decoder.on_reply(reply).into_iter().all(|window| on_window.send(LiveResult::from(window)).is_ok())
+    });
+    session.start_classify(echo_windows, sink).await?;
     Ok(labels)
 }
 

@@ -423,6 +423,8 @@ export type LiveResult_Deserialize = {
 	dsp_us: number,
 	nn_us: number,
 	parity?: boolean | null,
+	/**  Why the host could not re-run this window (so it was not compared). */
+	parity_error?: string | null,
 };
 
 /**  One classified window for the Live page. */
@@ -435,6 +437,8 @@ export type LiveResult_Serialize = {
 	dsp_us: number,
 	nn_us: number,
 	parity: boolean | null,
+	/**  Why the host could not re-run this window (so it was not compared). */
+	parity_error: string | null,
 };
 
 export type MisclassifiedRow = {

@@ -3,6 +3,8 @@
 use serde::Serialize;
 use serialport::SerialPortType;
 
+use super::error::LinkError;
+
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct PortEntry {
     pub path: String,
@@ -24,8 +26,9 @@ const KNOWN_BOARDS: [(u16, u16, &str); 3] = [
     (0x2e8a, 0x0005, "rp2040-pico (MicroPython)"),
 ];
 
-/// Every serial port and every running virtual board. Virtual boards come first.
-pub fn list_ports() -> Vec<PortEntry> {
+/// Every serial port and every running virtual board. Virtual boards come first. When the
+/// system cannot list its serial ports, that is an error, not an empty list.
+pub fn list_ports() -> Result<Vec<PortEntry>, LinkError> {
     let mut entries: Vec<PortEntry> = mote_sim::registry::list_virtual_boards()
         .into_iter()
         .filter_map(|board| {
@@ -49,7 +52,8 @@ pub fn list_ports() -> Vec<PortEntry> {
             })
         })
         .collect();
-    for port in serialport::available_ports().unwrap_or_default() {
+    let system_ports = serialport::available_ports().map_err(|e| LinkError::ListPorts(e.to_string()))?;
+    for port in system_ports {
         if entries.iter().any(|entry| entry.path == port.port_name) {
             continue;
         }
@@ -82,5 +86,5 @@ pub fn list_ports() -> Vec<PortEntry> {
         }
         entries.push(entry);
     }
-    entries
+    Ok(entries)
 }

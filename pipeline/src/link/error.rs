@@ -42,6 +42,8 @@ pub enum LinkError {
     Cancelled,
     #[error("cannot write to {port}: {source}")]
     Write { port: String, source: std::io::Error },
+    #[error("cannot list the serial ports: {0}")]
+    ListPorts(String),
 }
 
 impl LinkError {
@@ -61,6 +63,7 @@ impl LinkError {
             LinkError::Invalid(_) => "invalid_request",
             LinkError::Cancelled => "cancelled",
             LinkError::Write { .. } => "write_failed",
+            LinkError::ListPorts(_) => "list_ports_failed",
         }
     }
 

@@ -6,12 +6,11 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::board::{Board, Event};
+use super::board::{Board, Event, Reply};
 use super::error::LinkError;
 use super::stats::StreamStats;
 use super::stream::{Capture, CaptureProgress, CaptureRequest, capture};
 use super::types::{BoardInfo, ModelSlot};
-use crate::live::LiveDecoder;
 
 /// Samples of a live stream, as they arrive.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -25,8 +24,10 @@ pub struct LiveBatch {
 /// Where live batches go; returning `false` stops the stream (e.g. the window closed).
 pub type LiveSink = Box<dyn FnMut(LiveBatch) -> bool + Send>;
 
-/// Where classified windows go; returning `false` stops on-board inference.
-pub type ClassifySink = Box<dyn FnMut(crate::live::LiveWindow) -> bool + Send>;
+/// Where a board's inference replies go — its results and, when windows are echoed, the windows
+/// behind them; returning `false` stops on-board inference. The session only carries them:
+/// turning them into labelled, verified windows is the caller's (`live::LiveDecoder`).
+pub type InferenceSink = Box<dyn FnMut(&Reply) -> bool + Send>;
 
 /// Why a session ended; sent once to the `on_end` callback.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -66,8 +67,8 @@ enum Command {
         reply: oneshot::Sender<Result<ModelSlot, LinkError>>,
     },
     StartClassify {
-        decoder: Box<LiveDecoder>,
-        sink: ClassifySink,
+        echo_windows: bool,
+        sink: InferenceSink,
         reply: oneshot::Sender<Result<(), LinkError>>,
     },
     StopClassify {
@@ -76,8 +77,7 @@ enum Command {
 }
 
 struct Classify {
-    decoder: Box<LiveDecoder>,
-    sink: ClassifySink,
+    sink: InferenceSink,
 }
 
 /// A handle to a running session; cheap to clone.
@@ -157,10 +157,10 @@ impl Session {
         self.call(|reply| Command::Deploy { blob, cancel, progress, reply }).await?
     }
 
-    /// Starts on-board classification; windows go to `sink` (decoded by `decoder`) until
-    /// [`Session::stop_classify`]. A live stream may run alongside.
-    pub async fn start_classify(&self, decoder: LiveDecoder, sink: ClassifySink) -> Result<(), LinkError> {
-        self.call(|reply| Command::StartClassify { decoder: Box::new(decoder), sink, reply }).await?
+    /// Starts on-board classification (the board also sends each window when `echo_windows`);
+    /// its replies go to `sink` until [`Session::stop_classify`]. A live stream may run alongside.
+    pub async fn start_classify(&self, echo_windows: bool, sink: InferenceSink) -> Result<(), LinkError> {
+        self.call(|reply| Command::StartClassify { echo_windows, sink, reply }).await?
     }
 
     pub async fn stop_classify(&self) -> Result<(), LinkError> {
@@ -191,10 +191,9 @@ async fn run(
                     let result = board.upload_model(&blob, &cancel, |sent, total| progress(sent, total)).await;
                     let _ = reply.send(result);
                 }
-                Some(Command::StartClassify { decoder, sink, reply }) => {
+                Some(Command::StartClassify { echo_windows, sink, reply }) => {
                     stop_classify(&mut board, &mut classify).await;
-                    let verify = decoder.verify();
-                    let result = board.start_inference(verify).await.map(|()| classify = Some(Classify { decoder, sink }));
+                    let result = board.start_inference(echo_windows).await.map(|()| classify = Some(Classify { sink }));
                     let _ = reply.send(result);
                 }
                 Some(Command::StopClassify { reply }) => {
@@ -241,10 +240,7 @@ async fn run(
                 }
                 Some(Event::Reply(reply)) => {
                     if let Some(current) = classify.as_mut() {
-                        let mut keep = true;
-                        for window in current.decoder.on_reply(&reply) {
-                            keep &= (current.sink)(window);
-                        }
+                        let keep = (current.sink)(&reply);
                         if !keep {
                             stop_classify(&mut board, &mut classify).await;
                         }

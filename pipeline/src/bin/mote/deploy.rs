@@ -6,9 +6,10 @@ use std::sync::atomic::AtomicBool;
 
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
-use mote_pipeline::deploy::model_blob;
 use mote_pipeline::link::{Board, ConnectOptions};
 use mote_pipeline::live::{LiveOptions, run_live};
+use mote_pipeline::models::{ModelError, model_blob};
+use mote_project::ProjectError;
 use serde_json::json;
 
 use crate::output::print_json;
@@ -94,19 +95,24 @@ pub struct LiveCommand {
 
 pub async fn live(command: LiveCommand, json: bool, cancel: &AtomicBool) -> anyhow::Result<()> {
     let port = resolve_port(command.port)?;
-    // Labels (and verification) need the model; without a project, classes are shown by index.
+    // Labels (and verification) need the model; without a project or a model, classes are shown
+    // by index. Any other problem with them is said, not taken for "no model".
     let blob = match command.project.open().await {
         Ok(project) => {
             let found = model_blob(&project, command.model).await;
             project.close().await;
             match found {
                 Ok((_, blob)) => Some(blob),
-                Err(error) if command.verify => return Err(error.into()),
-                Err(_) => None,
+                Err(ModelError::NoModel) if !command.verify => None,
+                Err(error) => return Err(error.into()),
             }
         }
-        Err(error) if command.verify => return Err(error),
-        Err(_) => None,
+        Err(error)
+            if !command.verify && matches!(error.downcast_ref(), Some(ProjectError::NotAProject { .. })) =>
+        {
+            None
+        }
+        Err(error) => return Err(error),
     };
     let mut board = Board::connect(&port, &ConnectOptions::default()).await?;
     let options = LiveOptions { verify: command.verify, max_windows: command.windows };
@@ -118,10 +124,11 @@ pub async fn live(command: LiveCommand, json: bool, cancel: &AtomicBool) -> anyh
         } else {
             let label = window.label.clone().unwrap_or_else(|| format!("class {}", window.top));
             let scores: Vec<String> = window.probabilities.iter().map(|p| format!("{p:.2}")).collect();
-            let parity = match window.parity {
-                Some(true) => " · host ✓",
-                Some(false) => " · HOST DIFFERS",
-                None => "",
+            let parity = match (window.parity, &window.parity_error) {
+                (Some(true), _) => " · host ✓".to_string(),
+                (Some(false), _) => " · HOST DIFFERS".to_string(),
+                (None, Some(error)) => format!(" · host could not re-run it: {error}"),
+                (None, None) => String::new(),
             };
             let anomaly = window.anomaly.map(|a| format!(" · anomaly {a:.2}")).unwrap_or_default();
             println!(

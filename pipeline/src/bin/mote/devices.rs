@@ -26,7 +26,7 @@ struct Device {
 pub async fn run(command: DevicesCommand, json: bool) -> anyhow::Result<()> {
     let options = ConnectOptions { handshake_timeout: Duration::from_millis(1500), ..Default::default() };
     let mut devices = Vec::new();
-    for port in list_ports() {
+    for port in list_ports()? {
         let (board, problem) = if command.probe || port.kind == "virtual" {
             match Board::connect(&port.path, &options).await {
                 Ok(board) => (Some(board.info().clone()), None),

@@ -39,7 +39,7 @@ pub fn resolve_port(port: Option<String>) -> anyhow::Result<String> {
     if let Some(port) = port {
         return Ok(port);
     }
-    let ports = list_ports();
+    let ports = list_ports()?;
     let virtual_boards: Vec<_> = ports.iter().filter(|p| p.kind == "virtual").collect();
     let usb: Vec<_> = ports.iter().filter(|p| p.kind == "usb").collect();
     match (virtual_boards.as_slice(), usb.as_slice()) {
