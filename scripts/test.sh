@@ -50,6 +50,13 @@ if cargo tree --locked -p mote-pipeline -e normal --prefix none | grep -qE '^(ta
     exit 1
 fi
 
+step "the app uses the engine (mote-pipeline) and no other Mote crate directly"
+direct=$(cargo tree --locked -p mote-studio -e normal --depth 1 --prefix none | grep -E '^mote-' | grep -vE '^mote-(studio|pipeline) ' || true)
+if [ -n "$direct" ]; then
+    echo "mote-studio depends directly on: $direct — reach it through mote-pipeline (ARCHITECTURE.md)" >&2
+    exit 1
+fi
+
 step "the interface (type check and build)"
 (cd ui && npm run --silent check && npm run --silent build)
 

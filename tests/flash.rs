@@ -24,7 +24,7 @@ fn ok(output: Output) -> serde_json::Value {
 }
 
 fn elf(board: &str, target: &str) -> PathBuf {
-    let elf = mote_pipeline::emulator::board_elf(board, target);
+    let elf = mote_pipeline::firmware::board_elf(board, target);
     assert!(elf.exists(), "{} is built by scripts/build-firmware.sh", elf.display());
     elf
 }

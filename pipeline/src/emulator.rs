@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 
 use mote_sim::registry::{Registration, VirtualBoardEntry};
 
+use crate::firmware::{self, FirmwareError};
+
 /// The board's name (its firmware crate, the `--board` value and the id it reports).
 pub const BOARD: &str = "qemu-mps2-an386";
 /// The device id the firmware reports.
@@ -29,13 +31,8 @@ pub enum EmulatorError {
         "qemu-system-arm is not installed (`scripts/install.sh` installs it, or `apt-get install qemu-system-arm`)"
     )]
     QemuMissing,
-    #[error(
-        "the firmware {} is not built and there is no firmware source here to build it from; pass --elf with a built image",
-        .0.display()
-    )]
-    NoFirmware(PathBuf),
-    #[error("building the firmware failed (scripts/build-firmware.sh):\n{0}")]
-    BuildFailed(String),
+    #[error(transparent)]
+    Firmware(#[from] FirmwareError),
     #[error("{} is not firmware for {BOARD}: {reason}", path.display())]
     NotFirmware { path: PathBuf, reason: String },
     #[error("QEMU stopped before the board was up: {0}")]
@@ -51,8 +48,7 @@ impl EmulatorError {
     pub fn code(&self) -> &'static str {
         match self {
             EmulatorError::QemuMissing => "qemu_missing",
-            EmulatorError::NoFirmware(_) => "no_firmware",
-            EmulatorError::BuildFailed(_) => "build_failed",
+            EmulatorError::Firmware(error) => error.code(),
             EmulatorError::NotFirmware { .. } => "not_firmware",
             EmulatorError::QemuExited(_) | EmulatorError::NoSerialPort => "emulator_failed",
             EmulatorError::Io(_) => "io",
@@ -60,47 +56,14 @@ impl EmulatorError {
     }
 }
 
-/// The firmware workspace of this checkout, when the sources are here.
-pub fn firmware_source() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../device-agent/firmware");
-    dir.join("Cargo.toml").exists().then(|| dir.canonicalize().unwrap_or(dir))
-}
-
-/// Where the firmware build puts `board`'s ELF (built for `target`): `$MOTE_FIRMWARE_TARGET_DIR`,
-/// else the firmware workspace's `target/`.
-pub fn board_elf(board: &str, target: &str) -> PathBuf {
-    let target_dir = std::env::var_os("MOTE_FIRMWARE_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| {
-        firmware_source().unwrap_or_else(|| PathBuf::from("device-agent/firmware")).join("target")
-    });
-    target_dir.join(target).join("release").join(board)
-}
-
 /// The emulated board's ELF.
 pub fn firmware_elf() -> PathBuf {
-    board_elf(BOARD, TARGET)
-}
-
-/// Builds `board`'s firmware (a no-op for cargo when nothing changed) and returns the ELF.
-pub fn build_board_firmware(board: &str, target: &str) -> Result<PathBuf, EmulatorError> {
-    let elf = board_elf(board, target);
-    let Some(source) = firmware_source() else {
-        return if elf.exists() { Ok(elf) } else { Err(EmulatorError::NoFirmware(elf)) };
-    };
-    let script = source.join("../../scripts/build-firmware.sh");
-    let output = Command::new("bash").arg(&script).arg(board).stdin(Stdio::null()).output()?;
-    if !output.status.success() {
-        let mut text = String::from_utf8_lossy(&output.stderr).into_owned();
-        if text.trim().is_empty() {
-            text = String::from_utf8_lossy(&output.stdout).into_owned();
-        }
-        return Err(EmulatorError::BuildFailed(text.trim_end().to_string()));
-    }
-    if elf.exists() { Ok(elf) } else { Err(EmulatorError::NoFirmware(elf)) }
+    firmware::board_elf(BOARD, TARGET)
 }
 
 /// Builds the emulated board's firmware if needed and returns the ELF.
 pub fn build_firmware() -> Result<PathBuf, EmulatorError> {
-    build_board_firmware(BOARD, TARGET)
+    Ok(firmware::build(BOARD, TARGET)?)
 }
 
 /// Checks that `path` is a 32-bit little-endian ARM executable before QEMU gets it.
@@ -152,7 +115,7 @@ impl EmulatedBoard {
     pub fn boot(options: &BootOptions) -> Result<Self, EmulatorError> {
         let elf = match &options.elf {
             Some(elf) if elf.exists() => elf.clone(),
-            Some(elf) => return Err(EmulatorError::NoFirmware(elf.clone())),
+            Some(elf) => return Err(FirmwareError::NotBuilt(elf.clone()).into()),
             None => build_firmware()?,
         };
         check_elf(&elf)?;

@@ -22,6 +22,20 @@ impl ImpulseError {
     }
 }
 
+/// A block's parameters as the TOML text a person edits (`key = value` lines).
+pub fn params_text(block: &BlockConfig) -> String {
+    toml::to_string(&block.params).unwrap_or_default()
+}
+
+/// A block from its name and the parameter text a person typed; `section` is `dsp` or `learn`.
+pub fn block_from_text(section: &'static str, block: &str, text: &str) -> Result<BlockConfig, ImpulseError> {
+    let params = text.parse::<toml::Table>().map_err(|error| ImpulseError::Config {
+        section,
+        message: format!("the parameters are not valid TOML: {}", error.message().trim_end()),
+    })?;
+    Ok(BlockConfig { block: block.to_string(), params })
+}
+
 /// A checked impulse.
 #[derive(Debug, Clone)]
 pub struct Impulse {

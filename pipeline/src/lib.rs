@@ -3,6 +3,7 @@ pub mod bundle;
 pub mod emulator;
 pub mod error;
 pub mod features;
+pub mod firmware;
 pub mod impulse;
 pub mod int8;
 pub mod link;
@@ -11,3 +12,8 @@ pub mod models;
 pub mod parity;
 pub mod record;
 pub mod training;
+pub mod virtual_board;
+
+/// The project store (`mote.toml`, samples, runs, models): the front-ends reach it through the
+/// engine, which adds the rules that span crates.
+pub use mote_project as project;

@@ -9,8 +9,10 @@ use mote_dsp::OutputShape;
 use mote_project::runs::{ArtifactFile, RunStatus};
 use mote_project::{Project, SampleFilter, Split};
 use mote_report::Plot as _;
-use mote_train::{EpochMetrics, Evaluation, LearnedBlock, SampleShape, TrainingSet};
+use mote_train::{EpochMetrics, LearnedBlock, SampleShape, TrainingSet};
 use serde::Serialize;
+
+pub use mote_train::Evaluation;
 
 use crate::features::{FeatureError, FeatureSet, compute_features};
 use crate::impulse::{Impulse, ImpulseError};

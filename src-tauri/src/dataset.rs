@@ -2,8 +2,8 @@
 //! between train and test, crop, split into windows, automatic split, statistics, imports.
 //! Every change is one store transaction: on error nothing changes.
 
-use mote_project::import::ImportOptions;
-use mote_project::{SampleFilter, SampleId, Split};
+use mote_pipeline::project::import::ImportOptions;
+use mote_pipeline::project::{SampleFilter, SampleId, Split};
 use serde::Serialize;
 use specta::Type;
 use tauri::State;
@@ -234,7 +234,7 @@ pub async fn import_samples(
         let options = ImportOptions { label, ..ImportOptions::default() };
         let (files, dirs): (Vec<_>, Vec<_>) = paths.iter().cloned().partition(|p| !p.is_dir());
         let mut summary = ImportSummary { imported: 0, duplicates: 0, adopted: None };
-        let count = |summary: &mut ImportSummary, report: mote_project::ImportReport| {
+        let count = |summary: &mut ImportSummary, report: mote_pipeline::project::ImportReport| {
             summary.imported += report.imported.len() as u32;
             summary.duplicates += report.duplicates.len() as u32;
             if let Some(adopted) = report.adopted {

@@ -1,17 +1,15 @@
 //! Commands of the Devices page: boards, virtual boards, the connection, live signal.
 
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
-
 use mote_pipeline::link::discover::list_ports;
 use mote_pipeline::link::session::{LiveBatch as PipelineBatch, Session};
 use mote_pipeline::link::{Board as LinkBoard, ConnectOptions};
+use mote_pipeline::virtual_board::SimArgs;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, State};
 use tauri_specta::Event as _;
 
 use crate::dto::{AppError, AppInfo, Board, Device, ForwarderDevice, LiveBatch, SessionEnded, VirtualBoard};
-use crate::state::{AppState, RunningBoard};
+use crate::state::AppState;
 
 #[tauri::command]
 #[specta::specta]
@@ -57,43 +55,19 @@ pub async fn start_virtual_board(
     state: State<'_, AppState>,
     script: Option<String>,
 ) -> Result<VirtualBoard, AppError> {
-    let mut args = mote_sim::SimArgs::default();
+    let mut args = SimArgs::default();
+    if let Some(script) = script {
+        args.script = script;
+    }
     let ours: Vec<String> = state
         .virtual_boards
         .lock()
         .map(|boards| boards.iter().map(|board| board.device_id.clone()).collect())
         .unwrap_or_default();
-    let device_id = mote_sim::registry::free_device_id(&ours);
-    args.device_id = Some(device_id.clone());
-    if let Some(script) = script {
-        args.script = script;
-    }
-    let stop = Arc::new(AtomicBool::new(false));
-    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-    let thread = {
-        let (stop, args) = (stop.clone(), args.clone());
-        std::thread::Builder::new()
-            .name(format!("virtual board {device_id}"))
-            .spawn(move || {
-                let mut ready_tx = Some(ready_tx);
-                let result = mote_sim::run(&args, &stop, |ready| {
-                    if let Some(tx) = ready_tx.take() {
-                        let _ = tx.send(Ok(ready.path.clone().unwrap_or_default()));
-                    }
-                });
-                if let (Err(error), Some(tx)) = (result, ready_tx.take()) {
-                    let _ = tx.send(Err(format!("{error:#}")));
-                }
-            })
-            .map_err(|e| AppError::new("internal", e.to_string()))?
-    };
-    let path = ready_rx
-        .await
-        .map_err(|_| AppError::new("virtual_board", "the virtual board stopped before it was ready"))?
-        .map_err(|message| AppError::new("virtual_board", message))?;
-    let board = VirtualBoard { device_id: device_id.clone(), path: path.clone() };
+    let running = mote_pipeline::virtual_board::VirtualBoard::start(args, &ours).await?;
+    let board = VirtualBoard { device_id: running.device_id.clone(), path: running.path.clone() };
     if let Ok(mut boards) = state.virtual_boards.lock() {
-        boards.push(RunningBoard { device_id, path, stop, thread: Some(thread) });
+        boards.push(running);
     }
     Ok(board)
 }

@@ -2,7 +2,7 @@
 //! probe, and the Pico's UF2 image — all over `mote-flash`, with the firmware built from this
 //! checkout when its sources changed.
 
-use mote_flash::{Board, Segment};
+use mote_pipeline::firmware::{self, Board, Segment};
 use mote_pipeline::models::model_blob;
 use serde::Serialize;
 use specta::Type;
@@ -39,21 +39,14 @@ async fn segments(
     board: Board,
     with_model: bool,
 ) -> Result<(Vec<Segment>, bool), AppError> {
-    let elf = tokio::task::spawn_blocking(move || {
-        mote_pipeline::emulator::build_board_firmware(board.name(), board.rust_target())
-    })
-    .await
-    .map_err(|e| AppError::new("internal", e.to_string()))?
-    .map_err(AppError::from)?;
-    let bytes = std::fs::read(&elf).map_err(|e| AppError::new("io", format!("{}: {e}", elf.display())))?;
-    let mut segments = mote_flash::elf_segments(&bytes)?;
-    let mut placed = false;
-    if with_model {
-        let (_, blob) = with_project(state, async |project| Ok(model_blob(project, None).await?)).await?;
-        segments.extend(mote_flash::model_segments(board, &blob)?);
-        placed = true;
-    }
-    Ok((segments, placed))
+    let blob = match with_model {
+        true => Some(with_project(state, async |project| Ok(model_blob(project, None).await?)).await?.1),
+        false => None,
+    };
+    let image = tokio::task::spawn_blocking(move || firmware::image(board, None, blob.as_deref()))
+        .await
+        .map_err(|e| AppError::new("internal", e.to_string()))??;
+    Ok((image.segments, image.with_model))
 }
 
 fn board(name: &str) -> Result<Board, AppError> {
@@ -70,7 +63,7 @@ pub async fn flash_plan(
 ) -> Result<FlashPlanView, AppError> {
     let board = self::board(&board)?;
     let (segments, with_model) = segments(&state, board, with_model).await?;
-    let plan = mote_flash::plan(board, &segments)?;
+    let plan = firmware::plan(board, &segments)?;
     Ok(FlashPlanView {
         board: board.name().into(),
         chip: plan.chip.into(),
@@ -101,7 +94,7 @@ pub async fn flash_board(
                 total: total as f64,
             });
         };
-        mote_flash::flash_with_probe(board, &segments, &mut report)
+        firmware::flash_with_probe(board, &segments, &mut report)
     })
     .await
     .map_err(|e| AppError::new("internal", e.to_string()))??;
@@ -119,8 +112,8 @@ pub async fn export_uf2(
     dir: Option<String>,
 ) -> Result<Option<String>, AppError> {
     let (segments, _) = segments(&state, Board::Rp2040Pico, with_model).await?;
-    let image = mote_flash::uf2(Board::Rp2040Pico, &segments)?;
-    let dir = match dir.or_else(|| mote_flash::find_uf2_drive().map(|d| d.display().to_string())) {
+    let image = firmware::uf2(Board::Rp2040Pico, &segments)?;
+    let dir = match dir.or_else(|| firmware::find_uf2_drive().map(|d| d.display().to_string())) {
         Some(dir) => Some(std::path::PathBuf::from(dir)),
         None => folder_or_dialog(app, None).await?,
     };

@@ -7,13 +7,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use mote_pipeline::impulse::Impulse;
+use mote_pipeline::impulse::{Impulse, block_from_text, params_text};
 use mote_pipeline::int8::Int8Report;
 use mote_pipeline::live::{LiveDecoder, LiveWindow};
 use mote_pipeline::models::{ModelError, latest_model, model_blob};
+use mote_pipeline::project::Project;
+use mote_pipeline::training::Evaluation;
 use mote_pipeline::training::{DEFAULT_UNCERTAIN_THRESHOLD, test_project_windows, train_project};
-use mote_project::Project;
-use mote_train::Evaluation;
 use serde::{Deserialize, Serialize};
 use specta::Type;
 use tauri::State;
@@ -51,16 +51,15 @@ pub struct ImpulseInfo {
 
 fn impulse_info(project: &Project) -> ImpulseInfo {
     let config = project.config();
-    let params = |table: &toml::Table| toml::to_string(table).unwrap_or_default();
     let checked = Impulse::from_config(config);
     ImpulseInfo {
         settings: ImpulseSettings {
             window_ms: config.window.length_ms,
             stride_ms: config.window.stride_ms,
             dsp_block: config.dsp.block.clone(),
-            dsp_params: params(&config.dsp.params),
+            dsp_params: params_text(&config.dsp),
             learn_block: config.learn.block.clone(),
-            learn_params: params(&config.learn.params),
+            learn_params: params_text(&config.learn),
         },
         sensor: config.data.sensor.clone(),
         axes: config.data.axes.clone(),
@@ -84,19 +83,14 @@ pub async fn save_impulse(
     state: State<'_, AppState>,
     settings: ImpulseSettings,
 ) -> Result<ImpulseInfo, AppError> {
-    let table = |what: &str, text: &str| -> Result<toml::Table, AppError> {
-        text.parse::<toml::Table>()
-            .map_err(|e| AppError::new("impulse.config", format!("{what} parameters: {}", e.message())))
-    };
-    let dsp_params = table("DSP block", &settings.dsp_params)?;
-    let learn_params = table("learning block", &settings.learn_params)?;
+    let dsp = block_from_text("dsp", &settings.dsp_block, &settings.dsp_params)?;
+    let learn = block_from_text("learn", &settings.learn_block, &settings.learn_params)?;
     with_project_mut(&state, async |project| {
         let mut config = project.config().clone();
         config.window.length_ms = settings.window_ms;
         config.window.stride_ms = settings.stride_ms;
-        config.dsp = mote_project::BlockConfig { block: settings.dsp_block.clone(), params: dsp_params };
-        config.learn =
-            mote_project::BlockConfig { block: settings.learn_block.clone(), params: learn_params };
+        config.dsp = dsp;
+        config.learn = learn;
         Impulse::from_config(&config).map_err(AppError::from)?;
         project.save_config(config)?;
         Ok(impulse_info(project))
@@ -343,7 +337,7 @@ pub struct FeaturePoints {
 
 async fn all_features(project: &Project) -> Result<mote_pipeline::features::FeatureSet, AppError> {
     let impulse = Impulse::from_config(project.config()).map_err(AppError::from)?;
-    let samples = project.load_samples(&mote_project::SampleFilter::default()).await?;
+    let samples = project.load_samples(&mote_pipeline::project::SampleFilter::default()).await?;
     Ok(mote_pipeline::features::compute_features(&samples, &impulse)?)
 }
 
@@ -383,7 +377,7 @@ pub async fn feature_points(state: State<'_, AppState>, x: u32, y: u32) -> Resul
 pub async fn sample_features(state: State<'_, AppState>, id: i32) -> Result<Vec<Vec<f32>>, AppError> {
     with_project(&state, async |project| {
         let impulse = Impulse::from_config(project.config()).map_err(AppError::from)?;
-        let sample = project.sample(mote_project::SampleId(i64::from(id))).await?;
+        let sample = project.sample(mote_pipeline::project::SampleId(i64::from(id))).await?;
         let set = mote_pipeline::features::compute_features(&[sample], &impulse)?;
         Ok((0..set.n_rows()).map(|row| set.row(row).to_vec()).collect())
     })
@@ -490,7 +484,7 @@ pub async fn export_model(
     let Some(dir) = folder_or_dialog(app, dir).await? else {
         return Ok(Vec::new());
     };
-    let files = mote_convert::export::write(&format, &blob, &dir)
+    let files = mote_pipeline::models::export(&format, &blob, &dir)
         .map_err(|e| AppError::new("export", e.to_string()))?;
     Ok(files.iter().map(|f| f.display().to_string()).collect())
 }

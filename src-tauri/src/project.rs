@@ -6,8 +6,8 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use mote_pipeline::link::stream::{CaptureProgress, CaptureRequest};
+use mote_pipeline::project::{Project, SampleFilter, SampleId, SampleInfo, Split};
 use mote_pipeline::record::sample_from_capture;
-use mote_project::{Project, SampleFilter, SampleId, SampleInfo, Split};
 use serde::Serialize;
 use specta::Type;
 use tauri::State;
@@ -298,7 +298,7 @@ impl Drop for RecordingClaim<'_> {
 /// Stores a recorded sample; returns its row.
 async fn add_and_show(
     state: &State<'_, AppState>,
-    sample: mote_project::NewSample,
+    sample: mote_pipeline::project::NewSample,
 ) -> Result<SampleRow, AppError> {
     with_project_mut(state, async |project| {
         let added = project.add_samples(vec![sample]).await?;
@@ -412,14 +412,14 @@ pub async fn open_project(
     };
     // A CI bundle (mote.lock, no database) becomes a project of its own in the projects folder.
     let opened = if dir.join(mote_pipeline::bundle::LOCK_FILE).exists()
-        && !dir.join(mote_project::DATABASE_FILE).exists()
+        && !dir.join(mote_pipeline::project::DATABASE_FILE).exists()
     {
         let name =
             dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "bundle".into());
         let projects =
             Project::default_dir()?.parent().map(|p| p.to_path_buf()).unwrap_or_else(|| dir.clone());
         let target = projects.join(format!("{name}-from-bundle"));
-        if target.join(mote_project::DATABASE_FILE).exists() {
+        if target.join(mote_pipeline::project::DATABASE_FILE).exists() {
             Project::open(&target).await?
         } else {
             mote_pipeline::bundle::open_bundle(&dir, &target).await.map_err(AppError::from)?

@@ -1,8 +1,7 @@
 //! What the app holds between commands: the device session and the virtual boards it started.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
+use std::sync::atomic::AtomicBool;
 
 use mote_pipeline::link::session::Session;
 
@@ -10,29 +9,12 @@ use mote_pipeline::link::session::Session;
 pub struct AppState {
     pub session: tokio::sync::Mutex<Option<Session>>,
     /// The open project (the user's default project, opened on first use).
-    pub project: tokio::sync::Mutex<Option<mote_project::Project>>,
-    pub virtual_boards: std::sync::Mutex<Vec<RunningBoard>>,
+    pub project: tokio::sync::Mutex<Option<mote_pipeline::project::Project>>,
+    pub virtual_boards: std::sync::Mutex<Vec<mote_pipeline::virtual_board::VirtualBoard>>,
     /// Emulated boards (QEMU) this app booted; QEMU stops when they are dropped.
     pub emulated_boards: std::sync::Mutex<Vec<mote_pipeline::emulator::EmulatedBoard>>,
     /// The cancel flag of the training run under way.
     pub training: std::sync::Mutex<Option<Arc<AtomicBool>>>,
     /// The cancel flag of the recording under way.
     pub recording: std::sync::Mutex<Option<Arc<AtomicBool>>>,
-}
-
-/// A virtual board running on a thread of this process.
-pub struct RunningBoard {
-    pub device_id: String,
-    pub path: String,
-    pub stop: Arc<AtomicBool>,
-    pub thread: Option<JoinHandle<()>>,
-}
-
-impl Drop for RunningBoard {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
 }

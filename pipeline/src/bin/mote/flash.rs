@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use mote_flash::Board;
 use mote_pipeline::emulator::{self, BootOptions, EmulatedBoard};
+use mote_pipeline::firmware::{self, Board, FirmwareImage};
 use serde_json::json;
 
 use crate::output::print_json;
@@ -42,20 +42,13 @@ pub fn run(command: FlashCommand, json: bool, stop: &AtomicBool) -> anyhow::Resu
         return run_emulated(command, json, stop);
     }
     let board: Board = command.board.parse()?;
-    let elf_path = match &command.elf {
-        Some(path) => path.clone(),
-        None => emulator::build_board_firmware(board.name(), board.rust_target())?,
+    let blob = match &command.model_blob {
+        Some(path) => Some(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?),
+        None => None,
     };
-    let elf = std::fs::read(&elf_path).with_context(|| format!("reading {}", elf_path.display()))?;
-    let mut segments = mote_flash::elf_segments(&elf)
-        .with_context(|| format!("{} is not usable firmware", elf_path.display()))?;
-    if let Some(blob_path) = &command.model_blob {
-        let blob = std::fs::read(blob_path).with_context(|| format!("reading {}", blob_path.display()))?;
-        mote_runtime::validate(&blob)
-            .map_err(|why| anyhow::anyhow!("{} is not a Mote model: {why}", blob_path.display()))?;
-        segments.extend(mote_flash::model_segments(board, &blob)?);
-    }
-    let plan = mote_flash::plan(board, &segments)?;
+    let FirmwareImage { elf: elf_path, segments, .. } =
+        firmware::image(board, command.elf.as_deref(), blob.as_deref())?;
+    let plan = firmware::plan(board, &segments)?;
     if command.dry_run {
         if json {
             print_json(&json!({ "dry_run": true, "elf": elf_path, "plan": plan }));
@@ -65,9 +58,9 @@ pub fn run(command: FlashCommand, json: bool, stop: &AtomicBool) -> anyhow::Resu
         }
         return Ok(());
     }
-    let drive = (board == Board::Rp2040Pico).then(mote_flash::find_uf2_drive).flatten();
+    let drive = (board == Board::Rp2040Pico).then(firmware::find_uf2_drive).flatten();
     if let Some(target) = command.uf2.clone().or(drive) {
-        let image = mote_flash::uf2(board, &segments)?;
+        let image = firmware::uf2(board, &segments)?;
         let out = if target.is_dir() { target.join(format!("mote-{}.uf2", board.name())) } else { target };
         std::fs::write(&out, &image).with_context(|| format!("writing {}", out.display()))?;
         if json {
@@ -98,7 +91,7 @@ pub fn run(command: FlashCommand, json: bool, stop: &AtomicBool) -> anyhow::Resu
             bar.set_position(done);
         }
     };
-    mote_flash::flash_with_probe(board, &segments, &mut progress)?;
+    firmware::flash_with_probe(board, &segments, &mut progress)?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
