@@ -5,7 +5,7 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
-cargo build --quiet -p mote-pipeline --bin mote
+cargo build --quiet -p mote-cli --bin mote
 mote="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/mote"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -91,8 +91,8 @@ cd "$repo"
 target_dir=$(cargo metadata --format-version 1 --no-deps |
     "$venv/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 
-step "cargo build -p mote-pipeline (debug: the mote CLI)"
-cargo build -j1 -p mote-pipeline
+step "cargo build -p mote-cli (debug: the mote CLI)"
+cargo build -j1 -p mote-cli
 step "cargo build --release -p mote-runtime --example classify_csv"
 cargo build -j1 --release -p mote-runtime --example classify_csv
 mote="$target_dir/debug/mote"

@@ -45,8 +45,8 @@ for fuzz in device-agent/wire/fuzz device-agent/runtime/fuzz pipeline/formats/fu
 done
 
 step "the CLI builds without the GUI's system libraries"
-if cargo tree --locked -p mote-pipeline -e normal --prefix none | grep -qE '^(tauri|wry|webkit2gtk|gtk|javascriptcore-rs) '; then
-    echo "mote-pipeline (the mote CLI) depends on a GUI crate" >&2
+if cargo tree --locked -p mote-cli -e normal --prefix none | grep -qE '^(tauri|wry|webkit2gtk|gtk|javascriptcore-rs) '; then
+    echo "mote-cli (the mote CLI) depends on a GUI crate" >&2
     exit 1
 fi
 

@@ -22,6 +22,11 @@ impl VirtualBoardError {
     }
 }
 
+/// The activities a virtual board performs, by name.
+pub fn activities() -> impl Iterator<Item = &'static str> {
+    mote_sim::activity::Activity::ALL.into_iter().map(|activity| activity.name())
+}
+
 /// A running virtual board; stops when dropped.
 pub struct VirtualBoard {
     pub device_id: String,

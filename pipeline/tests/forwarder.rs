@@ -327,6 +327,18 @@ fn missing_and_busy_ports_are_named_as_such() {
     assert_eq!(error.code(), "port_busy", "{error}");
 }
 
+/// The `mote` CLI (crate `mote-cli`), built by `cargo build --workspace` beside this test.
+fn mote_binary() -> std::path::PathBuf {
+    let mut dir = std::env::current_exe().expect("test binary path");
+    dir.pop();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let path = dir.join("mote");
+    assert!(path.exists(), "{} is not built; run `cargo build --workspace`", path.display());
+    path
+}
+
 /// Runs `mote record --forwarder` against a fake board printing `line` every `period`.
 fn record_from_fake_board(
     project: &std::path::Path,
@@ -339,7 +351,7 @@ fn record_from_fake_board(
     let path = slave.name().expect("the slave side has a path");
     let lines = (0u64..).map(move |idx| line(idx).into_bytes());
     let board = FakeBoard::start(master, period, lines, AfterScript::HoldUntilStopped);
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_mote"))
+    let output = std::process::Command::new(mote_binary())
         .args(["record", "--forwarder", "--port", &path, "--label", label, "--seconds", "1"])
         .args(["--count", &count.to_string(), "--project"])
         .arg(project)

@@ -3,22 +3,17 @@
 //! Every change is one store transaction: on error nothing changes.
 
 use mote_pipeline::project::import::ImportOptions;
-use mote_pipeline::project::{SampleFilter, SampleId, Split};
+use mote_pipeline::project::{SampleFilter, SampleId};
 use serde::Serialize;
 use specta::Type;
 use tauri::State;
 
-use crate::dto::AppError;
+use crate::dto::{AppError, Split};
 use crate::project::{SampleRow, with_project, with_project_mut};
 use crate::state::AppState;
 
 fn sample_ids(ids: &[i32]) -> Vec<SampleId> {
     ids.iter().map(|&id| SampleId(i64::from(id))).collect()
-}
-
-fn split(text: &str) -> Result<Split, AppError> {
-    Split::parse(text)
-        .ok_or_else(|| AppError::new("invalid", format!("`{text}` is not a split (train or test)")))
 }
 
 #[derive(Debug, Clone, Serialize, Type)]
@@ -77,9 +72,9 @@ pub async fn relabel_samples(
 
 #[tauri::command]
 #[specta::specta]
-pub async fn move_samples(state: State<'_, AppState>, ids: Vec<i32>, to: String) -> Result<u32, AppError> {
-    let to = split(&to)?;
-    with_project(&state, async |project| Ok(project.set_split(&sample_ids(&ids), to).await? as u32)).await
+pub async fn move_samples(state: State<'_, AppState>, ids: Vec<i32>, to: Split) -> Result<u32, AppError> {
+    with_project(&state, async |project| Ok(project.set_split(&sample_ids(&ids), to.into()).await? as u32))
+        .await
 }
 
 #[tauri::command]

@@ -8,7 +8,9 @@ use tauri::ipc::Channel;
 use tauri::{AppHandle, State};
 use tauri_specta::Event as _;
 
-use crate::dto::{AppError, AppInfo, Board, Device, ForwarderDevice, LiveBatch, SessionEnded, VirtualBoard};
+use crate::dto::{
+    Activity, AppError, AppInfo, Board, Device, ForwarderDevice, LiveBatch, SessionEnded, VirtualBoard,
+};
 use crate::state::AppState;
 
 #[tauri::command]
@@ -191,11 +193,11 @@ async fn current(state: &State<'_, AppState>) -> Result<Session, AppError> {
         .ok_or_else(|| AppError::new("not_connected", "connect to a board first"))
 }
 
-/// Switches what a virtual board performs (`idle`, `wave`, `circle`, `shake`).
+/// Switches what a virtual board performs.
 #[tauri::command]
 #[specta::specta]
-pub async fn set_activity(state: State<'_, AppState>, activity: String) -> Result<(), AppError> {
-    Ok(current(&state).await?.set_activity(&activity).await?)
+pub async fn set_activity(state: State<'_, AppState>, activity: Activity) -> Result<(), AppError> {
+    Ok(current(&state).await?.set_activity(activity.name()).await?)
 }
 
 /// Streams a sensor into `on_batch` until `stop_live`.

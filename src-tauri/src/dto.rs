@@ -2,8 +2,97 @@
 //! them with `specta::Type` and only the shapes TypeScript handles (no u64).
 
 use mote_pipeline::link::types::{BoardInfo, SlotStatus};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use specta::Type;
+
+/// A sample's split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "lowercase")]
+pub enum Split {
+    Train,
+    Test,
+}
+
+impl From<Split> for mote_pipeline::project::Split {
+    fn from(split: Split) -> Self {
+        match split {
+            Split::Train => mote_pipeline::project::Split::Train,
+            Split::Test => mote_pipeline::project::Split::Test,
+        }
+    }
+}
+
+impl From<mote_pipeline::project::Split> for Split {
+    fn from(split: mote_pipeline::project::Split) -> Self {
+        match split {
+            mote_pipeline::project::Split::Train => Split::Train,
+            mote_pipeline::project::Split::Test => Split::Test,
+        }
+    }
+}
+
+/// A real board Mote flashes through a debug probe (or a UF2 drive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub enum FlashBoard {
+    #[serde(rename = "microbit-v2")]
+    MicrobitV2,
+    #[serde(rename = "rp2040-pico")]
+    Rp2040Pico,
+}
+
+impl From<FlashBoard> for mote_pipeline::firmware::Board {
+    fn from(board: FlashBoard) -> Self {
+        match board {
+            FlashBoard::MicrobitV2 => mote_pipeline::firmware::Board::MicrobitV2,
+            FlashBoard::Rp2040Pico => mote_pipeline::firmware::Board::Rp2040Pico,
+        }
+    }
+}
+
+/// What the virtual board performs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "lowercase")]
+pub enum Activity {
+    Idle,
+    Wave,
+    Circle,
+    Shake,
+}
+
+impl Activity {
+    /// The name the virtual board knows it by.
+    pub fn name(self) -> &'static str {
+        match self {
+            Activity::Idle => "idle",
+            Activity::Wave => "wave",
+            Activity::Circle => "circle",
+            Activity::Shake => "shake",
+        }
+    }
+}
+
+/// How a model is exported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportFormat {
+    /// The model blob (`model.mote`).
+    Blob,
+    /// A C header with the blob as an array.
+    C,
+    /// A self-contained no_std Rust crate.
+    Rust,
+}
+
+impl ExportFormat {
+    /// The name `mote deploy --export` and the pipeline know it by.
+    pub fn name(self) -> &'static str {
+        match self {
+            ExportFormat::Blob => "blob",
+            ExportFormat::C => "c",
+            ExportFormat::Rust => "rust",
+        }
+    }
+}
 
 /// Every failed command reaches the UI as a stable code and a message for people.
 #[derive(Debug, Clone, Serialize, Type)]
@@ -171,4 +260,46 @@ pub struct ForwarderDevice {
     /// Lines that were not readings, and a few of them as examples ("line 3: …").
     pub garbage_lines: u32,
     pub garbage_examples: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The unions the interface sees name exactly what the engine knows.
+    #[test]
+    fn the_unions_match_the_engine() {
+        let activities = [Activity::Idle, Activity::Wave, Activity::Circle, Activity::Shake];
+        assert_eq!(
+            activities.map(Activity::name).to_vec(),
+            mote_pipeline::virtual_board::activities().collect::<Vec<_>>()
+        );
+        let formats = [ExportFormat::Blob, ExportFormat::C, ExportFormat::Rust];
+        assert_eq!(formats.map(ExportFormat::name), mote_pipeline::models::EXPORT_FORMATS);
+        let boards = [FlashBoard::MicrobitV2, FlashBoard::Rp2040Pico];
+        assert_eq!(boards.map(mote_pipeline::firmware::Board::from), mote_pipeline::firmware::Board::ALL);
+        for board in boards {
+            let json = serde_json::to_value(board).unwrap();
+            assert_eq!(json, mote_pipeline::firmware::Board::from(board).name());
+        }
+        // The generated bindings carry them as unions where the commands take them.
+        let bindings = std::fs::read_to_string(crate::bindings_path()).unwrap();
+        for expected in [
+            r#"export type Split = "train" | "test";"#,
+            r#"export type Activity = "idle" | "wave" | "circle" | "shake";"#,
+            r#"export type FlashBoard = "microbit-v2" | "rp2040-pico";"#,
+            "moveSamples: (ids: number[], to: Split)",
+            "split: Split, onProgress",
+            "setActivity: (activity: Activity)",
+            "flashPlan: (board: FlashBoard",
+            "flashBoard: (board: FlashBoard",
+            "exportModel: (format: ExportFormat",
+        ] {
+            assert!(bindings.contains(expected), "bindings.ts lacks {expected}");
+        }
+        for split in [Split::Train, Split::Test] {
+            let json = serde_json::to_value(split).unwrap();
+            assert_eq!(json, mote_pipeline::project::Split::from(split).as_str());
+        }
+    }
 }

@@ -9,14 +9,14 @@ use specta::Type;
 use tauri::State;
 use tauri::ipc::Channel;
 
-use crate::dto::AppError;
+use crate::dto::{AppError, FlashBoard};
 use crate::project::{folder_or_dialog, with_project};
 use crate::state::AppState;
 
 /// What flashing a board would do.
 #[derive(Debug, Clone, Serialize, Type)]
 pub struct FlashPlanView {
-    pub board: String,
+    pub board: FlashBoard,
     pub chip: String,
     pub algorithm: String,
     /// One line per write and erase range, for people.
@@ -49,23 +49,20 @@ async fn segments(
     Ok((image.segments, image.with_model))
 }
 
-fn board(name: &str) -> Result<Board, AppError> {
-    Ok(name.parse::<Board>()?)
-}
-
 /// The flash plan for `board` (nothing is written).
 #[tauri::command]
 #[specta::specta]
 pub async fn flash_plan(
     state: State<'_, AppState>,
-    board: String,
+    board: FlashBoard,
     with_model: bool,
 ) -> Result<FlashPlanView, AppError> {
-    let board = self::board(&board)?;
+    let flash_board = board;
+    let board = Board::from(board);
     let (segments, with_model) = segments(&state, board, with_model).await?;
     let plan = firmware::plan(board, &segments)?;
     Ok(FlashPlanView {
-        board: board.name().into(),
+        board: flash_board,
         chip: plan.chip.into(),
         algorithm: plan.algorithm.clone(),
         lines: plan.to_string().lines().skip(1).map(|line| line.trim().to_string()).collect(),
@@ -80,11 +77,11 @@ pub async fn flash_plan(
 #[specta::specta]
 pub async fn flash_board(
     state: State<'_, AppState>,
-    board: String,
+    board: FlashBoard,
     with_model: bool,
     progress: Channel<FlashProgress>,
 ) -> Result<(), AppError> {
-    let board = self::board(&board)?;
+    let board = Board::from(board);
     let (segments, _) = segments(&state, board, with_model).await?;
     tokio::task::spawn_blocking(move || {
         let mut report = |operation: &str, done: u64, total: u64| {

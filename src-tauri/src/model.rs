@@ -19,7 +19,7 @@ use specta::Type;
 use tauri::State;
 use tauri::ipc::Channel;
 
-use crate::dto::AppError;
+use crate::dto::{AppError, ExportFormat};
 use crate::project::{folder_or_dialog, with_project, with_project_mut};
 use crate::state::AppState;
 
@@ -477,14 +477,14 @@ pub async fn deploy_model(
 pub async fn export_model(
     app: tauri::AppHandle,
     state: State<'_, AppState>,
-    format: String,
+    format: ExportFormat,
     dir: Option<String>,
 ) -> Result<Vec<String>, AppError> {
     let (_, blob) = with_project(&state, async |project| Ok(model_blob(project, None).await?)).await?;
     let Some(dir) = folder_or_dialog(app, dir).await? else {
         return Ok(Vec::new());
     };
-    let files = mote_pipeline::models::export(&format, &blob, &dir)
+    let files = mote_pipeline::models::export(format.name(), &blob, &dir)
         .map_err(|e| AppError::new("export", e.to_string()))?;
     Ok(files.iter().map(|f| f.display().to_string()).collect())
 }

@@ -40,7 +40,7 @@ pub struct SampleRow {
     pub id: i32,
     pub name: String,
     pub label: String,
-    pub split: String,
+    pub split: crate::dto::Split,
     pub seconds: f64,
     pub device: String,
 }
@@ -51,7 +51,7 @@ impl From<&SampleInfo> for SampleRow {
             id: info.id.0 as i32,
             name: info.name.clone(),
             label: info.label.clone(),
-            split: info.split.as_str().into(),
+            split: info.split.into(),
             seconds: info.duration_ms() / 1000.0,
             device: info.device.clone(),
         }
@@ -142,10 +142,11 @@ pub async fn record_sample(
     state: State<'_, AppState>,
     label: String,
     seconds: f64,
-    split: String,
+    split: crate::dto::Split,
     on_progress: Channel<RecordProgress>,
 ) -> Result<SampleRow, AppError> {
-    let (label, split) = checked_form(&label, seconds, &split)?;
+    let label = checked_form(&label, seconds)?;
+    let split = split.into();
     let session = state
         .session
         .lock()
@@ -191,7 +192,7 @@ pub async fn record_forwarder_sample(
     port: String,
     label: String,
     seconds: f64,
-    split: String,
+    split: crate::dto::Split,
     on_progress: Channel<RecordProgress>,
 ) -> Result<SampleRow, AppError> {
     use mote_pipeline::link::forwarder::{
@@ -199,7 +200,8 @@ pub async fn record_forwarder_sample(
     };
     use mote_pipeline::record::{ForwarderTarget, forwarder_settings, sample_from_forwarder};
 
-    let (label, split) = checked_form(&label, seconds, &split)?;
+    let label = checked_form(&label, seconds)?;
+    let split = split.into();
     let port = port.trim().to_string();
     if port.is_empty() {
         return Err(AppError::new("invalid", "name the serial port of the data-forwarder board"));
@@ -256,8 +258,8 @@ pub async fn record_forwarder_sample(
     result
 }
 
-/// The record form's label (trimmed, not empty), length (0–600 s) and split.
-fn checked_form(label: &str, seconds: f64, split: &str) -> Result<(String, Split), AppError> {
+/// The record form's label (trimmed, not empty) and length (0–600 s).
+fn checked_form(label: &str, seconds: f64) -> Result<String, AppError> {
     let label = label.trim().to_string();
     if label.is_empty() {
         return Err(AppError::new("invalid", "give the sample a label"));
@@ -265,8 +267,7 @@ fn checked_form(label: &str, seconds: f64, split: &str) -> Result<(String, Split
     if !(seconds > 0.0 && seconds <= 600.0) {
         return Err(AppError::new("invalid", "length must be between 0 and 600 seconds"));
     }
-    let split = Split::parse(split).ok_or_else(|| AppError::new("invalid", "split must be train or test"))?;
-    Ok((label, split))
+    Ok(label)
 }
 
 /// The one recording under way: its cancel flag is in the app state until this is dropped.

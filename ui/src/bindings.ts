@@ -24,9 +24,9 @@ export const commands = {
 	 */
 	detectForwarder: (port: string, baudRate: number | null) => typedError<ForwarderDevice, AppError>(__TAURI_INVOKE("detect_forwarder", { port, baudRate })),
 	/**  The flash plan for `board` (nothing is written). */
-	flashPlan: (board: string, withModel: boolean) => typedError<FlashPlanView, AppError>(__TAURI_INVOKE("flash_plan", { board, withModel })),
+	flashPlan: (board: FlashBoard, withModel: boolean) => typedError<FlashPlanView, AppError>(__TAURI_INVOKE("flash_plan", { board, withModel })),
 	/**  Flashes `board` through the first debug probe found, then resets it. */
-	flashBoard: (board: string, withModel: boolean, progress: Channel<FlashProgress>) => typedError<null, AppError>(__TAURI_INVOKE("flash_board", { board, withModel, progress })),
+	flashBoard: (board: FlashBoard, withModel: boolean, progress: Channel<FlashProgress>) => typedError<null, AppError>(__TAURI_INVOKE("flash_board", { board, withModel, progress })),
 	/**
 	 *  Writes the Pico's UF2 image into `dir` (asked for with a folder dialog when not given: pick
 	 *  the RPI-RP2 drive to flash at once). Returns the file written, or nothing when cancelled.
@@ -38,8 +38,8 @@ export const commands = {
 	/**  The board the app is connected to, if any. */
 	connectedBoard: () => typedError<Board_Serialize | null, AppError>(__TAURI_INVOKE("connected_board")),
 	disconnect: () => typedError<null, AppError>(__TAURI_INVOKE("disconnect")),
-	/**  Switches what a virtual board performs (`idle`, `wave`, `circle`, `shake`). */
-	setActivity: (activity: string) => typedError<null, AppError>(__TAURI_INVOKE("set_activity", { activity })),
+	/**  Switches what a virtual board performs. */
+	setActivity: (activity: Activity) => typedError<null, AppError>(__TAURI_INVOKE("set_activity", { activity })),
 	/**  Streams a sensor into `on_batch` until `stop_live`. */
 	startLive: (sensor: string, rateHz: number, onBatch: Channel<LiveBatch>) => typedError<null, AppError>(__TAURI_INVOKE("start_live", { sensor, rateHz, onBatch })),
 	stopLive: () => typedError<null, AppError>(__TAURI_INVOKE("stop_live")),
@@ -49,14 +49,14 @@ export const commands = {
 	 *  Records `seconds` of the project's sensor from the connected board as one `label` sample.
 	 *  Batches stream to `on_progress`; `cancel_recording` ends it early (nothing is stored then).
 	 */
-	recordSample: (label: string, seconds: number | null, split: string, onProgress: Channel<RecordProgress>) => typedError<SampleRow, AppError>(__TAURI_INVOKE("record_sample", { label, seconds, split, onProgress })),
+	recordSample: (label: string, seconds: number | null, split: Split, onProgress: Channel<RecordProgress>) => typedError<SampleRow, AppError>(__TAURI_INVOKE("record_sample", { label, seconds, split, onProgress })),
 	/**
 	 *  Records `seconds` from a data-forwarder board (one that prints readings as text lines) on
 	 *  `port` as one `label` sample: listens 2 s for its axes and rate first. A project with no
 	 *  samples takes the board's axis count and rate; otherwise the board must fit the project.
 	 *  `cancel_recording` ends it early (nothing is stored then).
 	 */
-	recordForwarderSample: (port: string, label: string, seconds: number | null, split: string, onProgress: Channel<RecordProgress>) => typedError<SampleRow, AppError>(__TAURI_INVOKE("record_forwarder_sample", { port, label, seconds, split, onProgress })),
+	recordForwarderSample: (port: string, label: string, seconds: number | null, split: Split, onProgress: Channel<RecordProgress>) => typedError<SampleRow, AppError>(__TAURI_INVOKE("record_forwarder_sample", { port, label, seconds, split, onProgress })),
 	/**  Ends the recording under way; it is not stored. False when nothing was recording. */
 	cancelRecording: () => __TAURI_INVOKE<boolean>("cancel_recording"),
 	/**
@@ -79,7 +79,7 @@ export const commands = {
 	exportBundle: (dir: string | null) => typedError<string | null, AppError>(__TAURI_INVOKE("export_bundle", { dir })),
 	sampleData: (id: number) => typedError<SampleData, AppError>(__TAURI_INVOKE("sample_data", { id })),
 	relabelSamples: (ids: number[], label: string) => typedError<number, AppError>(__TAURI_INVOKE("relabel_samples", { ids, label })),
-	moveSamples: (ids: number[], to: string) => typedError<number, AppError>(__TAURI_INVOKE("move_samples", { ids, to })),
+	moveSamples: (ids: number[], to: Split) => typedError<number, AppError>(__TAURI_INVOKE("move_samples", { ids, to })),
 	deleteSamples: (ids: number[]) => typedError<number, AppError>(__TAURI_INVOKE("delete_samples", { ids })),
 	/**  Keeps seconds `start_s..end_s` of a sample. */
 	cropSample: (id: number, startS: number | null, endS: number | null) => typedError<SampleRow, AppError>(__TAURI_INVOKE("crop_sample", { id, startS, endS })),
@@ -115,7 +115,7 @@ export const commands = {
 	 *  Writes the newest model as `blob`, `c` or `rust` into `dir` (asked for with a folder dialog
 	 *  when not given). Returns the files written.
 	 */
-	exportModel: (format: string, dir: string | null) => typedError<string[], AppError>(__TAURI_INVOKE("export_model", { format, dir })),
+	exportModel: (format: ExportFormat, dir: string | null) => typedError<string[], AppError>(__TAURI_INVOKE("export_model", { format, dir })),
 	/**
 	 *  Starts on-board classification with the newest model's labels; with `verify`, every window is
 	 *  re-run on the host and `parity` says whether the scores were identical.
@@ -130,6 +130,9 @@ export const events = {
 };
 
 /* Types */
+/**  What the virtual board performs. */
+export type Activity = "idle" | "wave" | "circle" | "shake";
+
 /**  Every failed command reaches the UI as a stable code and a message for people. */
 export type AppError = {
 	code: string,
@@ -266,6 +269,15 @@ export type EvaluationSummary = {
 	classes: ClassRow[],
 };
 
+/**  How a model is exported. */
+export type ExportFormat = 
+/**  The model blob (`model.mote`). */
+"blob" | 
+/**  A C header with the blob as an array. */
+"c" | 
+/**  A self-contained no_std Rust crate. */
+"rust";
+
 /**  Two features of every window, for the feature explorer. */
 export type FeaturePoints = {
 	n_features: number,
@@ -276,9 +288,12 @@ export type FeaturePoints = {
 	ys: (number | null)[],
 };
 
+/**  A real board Mote flashes through a debug probe (or a UF2 drive). */
+export type FlashBoard = "microbit-v2" | "rp2040-pico";
+
 /**  What flashing a board would do. */
 export type FlashPlanView = {
-	board: string,
+	board: FlashBoard,
 	chip: string,
 	algorithm: string,
 	/**  One line per write and erase range, for people. */
@@ -534,7 +549,7 @@ export type SampleRow = {
 	id: number,
 	name: string,
 	label: string,
-	split: string,
+	split: Split,
 	seconds: number | null,
 	device: string,
 };
@@ -559,6 +574,9 @@ export type SessionEnded_Serialize = {
 	port: string,
 	error: string | null,
 };
+
+/**  A sample's split. */
+export type Split = "train" | "test";
 
 export type TargetEstimate = {
 	target: string,

@@ -18,16 +18,15 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use anyhow::Context as _;
 use mote_agent::{Agent, InferenceBuffers};
 use serde::Serialize;
 
 use crate::fault::{FaultPlan, FaultyLink};
-use crate::flash::FileFlash;
+use crate::flash::{FileFlash, FlashError};
 use crate::port::{BoardLink, PtyLink, TcpLink};
 use crate::registry::{Registration, VirtualBoardEntry};
-use crate::replay::{Audio, Recording};
-use crate::script::{ActivityScript, Timeline};
+use crate::replay::{Audio, Recording, ReplayError};
+use crate::script::{ActivityScript, ScriptError, Timeline};
 use crate::sensors::{MotionSource, SimClock, VirtualSensors};
 
 pub use crate::sensors::ramp_value;
@@ -140,13 +139,35 @@ pub fn default_flash_path(device_id: &str) -> PathBuf {
     base.join("virtual-boards").join(format!("{device_id}.flash"))
 }
 
+/// Why a virtual board could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("{0}")]
+    Invalid(&'static str),
+    #[error("--script: {0}")]
+    Script(#[from] ScriptError),
+    #[error(transparent)]
+    Replay(#[from] ReplayError),
+    #[error(transparent)]
+    Flash(#[from] FlashError),
+    #[error("cannot create a pseudo-terminal: {0}")]
+    Pty(serialport::Error),
+    #[error("--tcp must be a loopback address, not {0}")]
+    NotLoopback(SocketAddr),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot write the fault report: {0}")]
+    FaultReport(std::io::Error),
+}
+
 /// Runs a virtual board until `stop` is set (or fault injection disconnects it). `on_ready` is
 /// called once the board can be reached.
-pub fn run(args: &SimArgs, stop: &AtomicBool, on_ready: impl FnOnce(&Ready)) -> anyhow::Result<Exit> {
-    anyhow::ensure!(
+pub fn run(args: &SimArgs, stop: &AtomicBool, on_ready: impl FnOnce(&Ready)) -> Result<Exit, SimError> {
+    let ensure = |ok: bool, why: &'static str| if ok { Ok(()) } else { Err(SimError::Invalid(why)) };
+    ensure(
         args.time_scale > 0.0 && args.time_scale <= 1000.0,
-        "--time-scale must be above 0 and at most 1000"
-    );
+        "--time-scale must be above 0 and at most 1000",
+    )?;
     let clock = SimClock::scaled(args.time_scale);
     let motion = if args.ramp {
         MotionSource::Ramp
@@ -154,12 +175,12 @@ pub fn run(args: &SimArgs, stop: &AtomicBool, on_ready: impl FnOnce(&Ready)) -> 
         let recording = Recording::from_csv(path, args.replay_rate)?;
         MotionSource::Replay { recording, speed: args.speed }
     } else {
-        let script: ActivityScript = args.script.parse().context("--script")?;
+        let script: ActivityScript = args.script.parse()?;
         MotionSource::Synthetic(Timeline::new(script, 0, args.seed))
     };
     let audio = args.replay_wav.as_deref().map(Audio::from_wav).transpose()?.map(|audio| (audio, args.speed));
-    anyhow::ensure!(args.speed > 0.0 && args.speed.is_finite(), "--speed must be a positive number");
-    anyhow::ensure!(!args.rates.is_empty(), "--rates needs at least one rate");
+    ensure(args.speed > 0.0 && args.speed.is_finite(), "--speed must be a positive number")?;
+    ensure(!args.rates.is_empty(), "--rates needs at least one rate")?;
     let sensors = VirtualSensors::new(motion, audio, clock, args.seed);
 
     let device_id = args.device_id.clone().unwrap_or_else(|| registry::free_device_id(&[]));
@@ -178,10 +199,13 @@ pub fn run(args: &SimArgs, stop: &AtomicBool, on_ready: impl FnOnce(&Ready)) -> 
 
     let mut ready = Ready { device_id: device_id.clone(), path: None, tcp: None, flash: flash_path, warning };
     if let Some(addr) = args.tcp {
-        anyhow::ensure!(addr.ip().is_loopback(), "--tcp must be a loopback address, not {addr}");
-        let link = TcpLink::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
-        ready.tcp = Some(link.local_addr()?);
-        let link = FaultyLink::new(link, plan, args.fault_report.as_deref())?;
+        if !addr.ip().is_loopback() {
+            return Err(SimError::NotLoopback(addr));
+        }
+        let link = TcpLink::bind(addr).map_err(|source| SimError::Listen { addr, source })?;
+        ready.tcp = Some(link.local_addr().map_err(|source| SimError::Listen { addr, source })?);
+        let link =
+            FaultyLink::new(link, plan, args.fault_report.as_deref()).map_err(SimError::FaultReport)?;
         serve(
             Agent::new(info, link, sensors, clock, flash).with_inference(InferenceMemory::new()),
             stop,
@@ -189,9 +213,10 @@ pub fn run(args: &SimArgs, stop: &AtomicBool, on_ready: impl FnOnce(&Ready)) -> 
             on_ready,
         )
     } else {
-        let link = PtyLink::open().context("cannot create a pseudo-terminal")?;
+        let link = PtyLink::open().map_err(SimError::Pty)?;
         ready.path = Some(link.path().to_string());
-        let link = FaultyLink::new(link, plan, args.fault_report.as_deref())?;
+        let link =
+            FaultyLink::new(link, plan, args.fault_report.as_deref()).map_err(SimError::FaultReport)?;
         serve(
             Agent::new(info, link, sensors, clock, flash).with_inference(InferenceMemory::new()),
             stop,
@@ -237,7 +262,7 @@ fn serve<L: BoardLink>(
     stop: &AtomicBool,
     ready: &Ready,
     on_ready: impl FnOnce(&Ready),
-) -> anyhow::Result<Exit> {
+) -> Result<Exit, SimError> {
     let _registration = Registration::register(&VirtualBoardEntry {
         pid: std::process::id(),
         device_id: ready.device_id.clone(),

@@ -24,6 +24,9 @@ pub enum ExportError {
 }
 
 /// Writes `blob` in `format` (`blob`, `c`, `rust`) into `out`; returns the files written.
+/// The formats [`write`] knows.
+pub const FORMATS: [&str; 3] = ["blob", "c", "rust"];
+
 pub fn write(format: &str, blob: &[u8], out: &Path) -> Result<Vec<PathBuf>, ExportError> {
     let model = Model::parse(blob)?;
     let files: Vec<(PathBuf, Vec<u8>)> = match format {

@@ -151,7 +151,7 @@ pub struct RecordOptions {
     pub label: String,
     pub seconds: f64,
     pub count: u32,
-    pub split: mote_project::Split,
+    pub split: mote_pipeline::project::Split,
 }
 
 /// `mote record --forwarder`: detects the board's stream, fits the project to it (a
@@ -164,7 +164,7 @@ pub async fn record_into_project(
 ) -> anyhow::Result<()> {
     use mote_pipeline::record::{ForwarderTarget, forwarder_settings, sample_from_forwarder};
 
-    let mut project = mote_project::Project::open_or_create(dir).await?;
+    let mut project = mote_pipeline::project::Project::open_or_create(dir).await?;
     let port = options.port.clone();
     let baud = options.baud;
     if !json {

@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use mote_pipeline::link::{Board, ConnectOptions};
 use mote_pipeline::live::{LiveOptions, run_live};
 use mote_pipeline::models::{ModelError, model_blob};
-use mote_project::ProjectError;
+use mote_pipeline::project::ProjectError;
 use serde_json::json;
 
 use crate::output::print_json;
@@ -40,7 +40,7 @@ pub async fn deploy(command: DeployCommand, json: bool, cancel: &AtomicBool) -> 
     project.close().await;
     let (stored, blob) = found?;
     if let (Some(format), Some(out)) = (command.export.as_deref(), command.out.as_ref()) {
-        let files = mote_convert::export::write(format, &blob, out)
+        let files = mote_pipeline::models::export(format, &blob, out)
             .with_context(|| format!("exporting model {} to {}", stored.id.0, out.display()))?;
         if json {
             print_json(&json!({ "model": stored.id.0, "format": format, "files": files }));

@@ -13,9 +13,9 @@ use mote_pipeline::features::compute_features;
 use mote_pipeline::impulse::Impulse;
 use mote_pipeline::link::stream::{CaptureRequest, capture};
 use mote_pipeline::link::{Board, ConnectOptions};
+use mote_pipeline::project::{ImportOptions, Project, SampleFilter, Split, SystemClock};
 use mote_pipeline::record::sample_from_capture;
 use mote_pipeline::training::{DEFAULT_UNCERTAIN_THRESHOLD, test_project, train_project};
-use mote_project::{ImportOptions, Project, SampleFilter, Split, SystemClock};
 use serde_json::json;
 
 use crate::output::{RecordingProblem, print_json};
