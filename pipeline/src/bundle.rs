@@ -394,6 +394,23 @@ fn unpack_archive(archive: &Path, into: &Path) -> Result<(), BundleError> {
     Ok(())
 }
 
+/// Opens `dir` the way the app's "Open project or bundle…" does: a CI bundle (`mote.lock`
+/// and no database) is checked against its lock and becomes the project
+/// `<projects>/<name>-from-bundle` (reopened as it is when that exists already); any other folder
+/// is a project, created when empty.
+pub async fn open_folder_or_bundle(dir: &Path, projects: &Path) -> Result<Project, BundleError> {
+    let is_bundle = dir.join(LOCK_FILE).exists() && !dir.join(mote_project::DATABASE_FILE).exists();
+    if !is_bundle {
+        return Ok(Project::open_or_create(dir).await?);
+    }
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "bundle".into());
+    let target = projects.join(format!("{name}-from-bundle"));
+    if target.join(mote_project::DATABASE_FILE).exists() {
+        return Ok(Project::open(&target).await?);
+    }
+    open_bundle(dir, &target).await
+}
+
 /// Verifies `bundle` and makes it a project in `dir` (created): its samples and exactly its
 /// settings. How the app opens a bundle, and where `build` starts.
 pub async fn open_bundle(bundle: &Path, dir: &Path) -> Result<Project, BundleError> {

@@ -1,9 +1,17 @@
 //! Turning a capture from a board into a project sample — the same rule for the CLI and the
 //! app: only a complete capture is stored; anything else says what happened and what was lost.
 
-use mote_project::{Axis, NewSample, Recording, Split};
+use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
-use crate::link::forwarder;
+use mote_project::{Axis, DataSection, NewSample, Project, ProjectError, Recording, Split};
+
+use crate::link::BoardInfo;
+use crate::link::forwarder::{
+    self, CaptureOptions, CaptureProgress, DetectedStream, DetectionOptions, ForwarderError, ForwarderLink,
+};
 use crate::link::stream::{Capture, CaptureEnd};
 
 /// How far a data-forwarder board's measured rate may be from the project's, in percent. Such a
@@ -33,6 +41,19 @@ pub enum RecordError {
     Empty { seconds: f64 },
     #[error("value {index} of the recording is not a finite number; this recording was not stored")]
     NotFinite { index: usize },
+    #[error("the board has no sensor `{sensor}` (it has: {available})")]
+    NoSensor { sensor: String, available: String },
+    #[error("{sensor} does not sample at {rate_hz} Hz (it offers: {offered})")]
+    NoRate { sensor: String, rate_hz: u32, offered: String },
+    #[error(
+        "this project's {held} samples are {project_sensor} at {project_rate} Hz; a project keeps one sensor and \
+         rate (start a new project for {sensor} at {rate_hz} Hz)"
+    )]
+    SensorFixed { held: usize, project_sensor: String, project_rate: f64, sensor: String, rate_hz: u32 },
+    #[error(transparent)]
+    Forwarder(#[from] ForwarderError),
+    #[error(transparent)]
+    Project(#[from] ProjectError),
 }
 
 impl RecordError {
@@ -45,8 +66,56 @@ impl RecordError {
             RecordError::Rate { .. } => "record.rate",
             RecordError::Empty { .. } => "record.empty",
             RecordError::NotFinite { .. } => "record.not_finite",
+            RecordError::NoSensor { .. } | RecordError::NoRate { .. } => "invalid",
+            RecordError::SensorFixed { .. } => "record.sensor_fixed",
+            RecordError::Forwarder(error) => error.code(),
+            RecordError::Project(error) => error.code(),
         }
     }
+}
+
+/// Makes `board`'s `sensor` at `rate_hz` what `project` records (its `[data]` sensor, axes and
+/// rate) — only while the project has no samples, since a project keeps one sensor and rate. The
+/// same sensor at another rate keeps the axes chosen for training. Nothing changes on an error.
+pub async fn choose_sensor(
+    project: &mut Project,
+    board: &BoardInfo,
+    sensor: &str,
+    rate_hz: u32,
+) -> Result<(), RecordError> {
+    let found = board.sensors.iter().find(|s| s.name == sensor).ok_or_else(|| RecordError::NoSensor {
+        sensor: sensor.to_string(),
+        available: board.sensors.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", "),
+    })?;
+    if !found.rates_hz.contains(&rate_hz) {
+        return Err(RecordError::NoRate {
+            sensor: sensor.to_string(),
+            rate_hz,
+            offered: found.rates_hz.iter().map(u32::to_string).collect::<Vec<_>>().join(", "),
+        });
+    }
+    let data = &project.config().data;
+    if data.sensor == sensor && data.rate_hz == f64::from(rate_hz) {
+        return Ok(());
+    }
+    let held = project.sample_count().await?;
+    if held > 0 {
+        return Err(RecordError::SensorFixed {
+            held,
+            project_sensor: data.sensor.clone(),
+            project_rate: data.rate_hz,
+            sensor: sensor.to_string(),
+            rate_hz,
+        });
+    }
+    let mut config = project.config().clone();
+    if config.data.sensor != sensor {
+        config.data.axes = found.axes.iter().map(|axis| axis.name.clone()).collect();
+    }
+    config.data.sensor = sensor.to_string();
+    config.data.rate_hz = f64::from(rate_hz);
+    project.save_config(config)?;
+    Ok(())
 }
 
 /// The sample to store for a complete capture.
@@ -192,3 +261,81 @@ pub fn forwarder_settings(
 /// The sensor name of samples recorded from a data-forwarder board into a project that took its
 /// settings from the board.
 pub const FORWARDER_SENSOR: &str = "forwarder";
+
+/// A data-forwarder board being recorded into a project, the same way for `mote record
+/// --forwarder` and the app: listen to learn its axes and rate ([`ForwarderRecorder::listen`],
+/// blocking), fit the project to it ([`ForwarderRecorder::fit`]: a project with no samples takes
+/// the board's axes and rate, otherwise the board must fit), then record samples one at a time.
+pub struct ForwarderRecorder {
+    link: ForwarderLink,
+    detected: DetectedStream,
+    data: DataSection,
+    port: String,
+    adopted: bool,
+}
+
+impl ForwarderRecorder {
+    /// Opens `port` and listens until the board's axes and rate are known (blocking, about 2 s).
+    pub fn listen(port: &str, baud: u32) -> Result<(ForwarderLink, DetectedStream), ForwarderError> {
+        let mut link = ForwarderLink::open(port, baud)?;
+        let detected = link.detect(&DetectionOptions::default())?;
+        Ok((link, detected))
+    }
+
+    /// Fits `project` to the board found by [`ForwarderRecorder::listen`], saving what a
+    /// project with no samples takes from it.
+    pub async fn fit(
+        project: &mut Project,
+        port: &str,
+        link: ForwarderLink,
+        detected: DetectedStream,
+    ) -> Result<ForwarderRecorder, RecordError> {
+        let has_samples = project.sample_count().await? > 0;
+        let adopted = match forwarder_settings(project.config(), has_samples, &detected)? {
+            Some(settings) => {
+                project.save_config(settings)?;
+                true
+            }
+            None => false,
+        };
+        let data = project.config().data.clone();
+        Ok(ForwarderRecorder { link, detected, data, port: port.to_string(), adopted })
+    }
+
+    /// The board's stream as detected.
+    pub fn detected(&self) -> &DetectedStream {
+        &self.detected
+    }
+
+    /// The project's `[data]` the samples are recorded as.
+    pub fn data(&self) -> &DataSection {
+        &self.data
+    }
+
+    /// Whether the project took its settings from this board.
+    pub fn adopted(&self) -> bool {
+        self.adopted
+    }
+
+    /// Records one sample of `seconds` (blocking); `cancel` ends it early, and then nothing is
+    /// returned to store. The caller stores it (`Project::add_samples`).
+    pub fn record(
+        &mut self,
+        name: String,
+        label: &str,
+        split: Split,
+        seconds: f64,
+        cancel: Arc<AtomicBool>,
+        mut progress: impl FnMut(&CaptureProgress),
+    ) -> Result<NewSample, RecordError> {
+        let mut options = CaptureOptions::for_duration(Duration::from_secs_f64(seconds));
+        options.cancel = Some(cancel);
+        let captured = self.link.capture(&self.detected, &options, |update| {
+            progress(update);
+            ControlFlow::Continue(())
+        })?;
+        let target =
+            ForwarderTarget { sensor: &self.data.sensor, axes: &self.data.axes, rate_hz: self.data.rate_hz };
+        sample_from_forwarder(&captured, name, label, split, &self.port, &target)
+    }
+}

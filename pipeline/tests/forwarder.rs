@@ -407,3 +407,49 @@ fn recording_from_a_forwarder_board_fits_the_project_or_says_why_not() {
         assert_eq!((after, samples.len()), (data.clone(), 2));
     }
 }
+
+/// The engine's own recorder (what `mote record --forwarder` and the app both call): an empty
+/// project takes the board's axes and rate and stores what it records; a board that does not fit
+/// a project with samples is refused before anything is recorded.
+#[test]
+fn the_forwarder_recorder_fits_the_project_then_records() {
+    use mote_pipeline::record::{ForwarderRecorder, RecordError};
+
+    let work = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let mut project = runtime.block_on(mote_project::Project::open_or_create(work.path().join("p"))).unwrap();
+    let board = |period: Duration, line: fn(u64) -> String| {
+        let (master, slave) = TTYPort::pair().expect("create a pseudo-terminal pair");
+        let lines = (0u64..).map(move |idx| line(idx).into_bytes());
+        (FakeBoard::start(master, period, lines, AfterScript::HoldUntilStopped), slave)
+    };
+
+    let (fake, slave) = board(Duration::from_millis(20), |idx| format!("{},1,2\n", idx % 7));
+    let path = slave.name().unwrap();
+    let (link, detected) = ForwarderRecorder::listen(&path, DEFAULT_BAUD_RATE).unwrap();
+    let mut recorder = runtime.block_on(ForwarderRecorder::fit(&mut project, &path, link, detected)).unwrap();
+    assert!(recorder.adopted());
+    assert_eq!((recorder.data().axes.len(), recorder.data().rate_hz), (3, 50.0));
+    assert_eq!(project.config().data.rate_hz, 50.0, "saved in mote.toml");
+    let mut updates = 0;
+    let cancel = Arc::new(AtomicBool::new(false));
+    let sample = recorder
+        .record("tilt.1".into(), "tilt", mote_project::Split::Train, 0.5, cancel, |_| updates += 1)
+        .unwrap();
+    assert!(updates > 0, "progress is reported");
+    assert_eq!((sample.recording.rate_hz, sample.recording.axes.len()), (50.0, 3));
+    let added = runtime.block_on(project.add_samples(vec![sample])).unwrap();
+    assert_eq!(added.added.len(), 1);
+    fake.stop();
+    drop(slave);
+
+    let (fake, slave) = board(Duration::from_millis(40), |idx| format!("{idx},1,2\n"));
+    let path = slave.name().unwrap();
+    let (link, detected) = ForwarderRecorder::listen(&path, DEFAULT_BAUD_RATE).unwrap();
+    let refused = runtime.block_on(ForwarderRecorder::fit(&mut project, &path, link, detected));
+    assert!(matches!(refused, Err(RecordError::Rate { .. })), "a 25 Hz board for a 50 Hz project");
+    assert_eq!(project.config().data.rate_hz, 50.0);
+    fake.stop();
+    drop(slave);
+    runtime.block_on(project.close());
+}

@@ -195,10 +195,8 @@ pub async fn record_forwarder_sample(
     split: crate::dto::Split,
     on_progress: Channel<RecordProgress>,
 ) -> Result<SampleRow, AppError> {
-    use mote_pipeline::link::forwarder::{
-        CaptureOptions, DEFAULT_BAUD_RATE, DetectionOptions, ForwarderLink,
-    };
-    use mote_pipeline::record::{ForwarderTarget, forwarder_settings, sample_from_forwarder};
+    use mote_pipeline::link::forwarder::DEFAULT_BAUD_RATE;
+    use mote_pipeline::record::{ForwarderRecorder, RecordError};
 
     let label = checked_form(&label, seconds)?;
     let split = split.into();
@@ -210,47 +208,30 @@ pub async fn record_forwarder_sample(
     let cancel = claim.cancel.clone();
     let result = async {
         let path = port.clone();
-        let (mut link, detected) = tokio::task::spawn_blocking(move || {
-            let mut link = ForwarderLink::open(&path, DEFAULT_BAUD_RATE)?;
-            let detected = link.detect(&DetectionOptions::default())?;
-            Ok::<_, mote_pipeline::link::forwarder::ForwarderError>((link, detected))
-        })
-        .await
-        .map_err(|e| AppError::new("internal", e.to_string()))?
-        .map_err(AppError::from)?;
+        let (link, detected) =
+            tokio::task::spawn_blocking(move || ForwarderRecorder::listen(&path, DEFAULT_BAUD_RATE))
+                .await
+                .map_err(|e| AppError::new("internal", e.to_string()))??;
         if cancel.load(std::sync::atomic::Ordering::Relaxed) {
-            return Err(mote_pipeline::record::RecordError::Cancelled { samples: 0 }.into());
+            return Err(RecordError::Cancelled { samples: 0 }.into());
         }
-        let data = with_project_mut(&state, async |project| {
-            let has_samples = project.sample_count().await? > 0;
-            if let Some(adopted) =
-                forwarder_settings(project.config(), has_samples, &detected).map_err(AppError::from)?
-            {
-                project.save_config(adopted)?;
-            }
-            Ok(project.config().data.clone())
+        let mut recorder = with_project_mut(&state, async |project| {
+            Ok(ForwarderRecorder::fit(project, &port, link, detected).await?)
         })
         .await?;
-        let total = (seconds * data.rate_hz).round() as u32;
-        let mut options = CaptureOptions::for_duration(Duration::from_secs_f64(seconds));
-        options.cancel = Some(cancel.clone());
-        let captured = tokio::task::spawn_blocking(move || {
-            link.capture(&detected, &options, |progress| {
+        let total = (seconds * recorder.data().rate_hz).round() as u32;
+        let sample = tokio::task::spawn_blocking(move || {
+            recorder.record(label.clone(), &label, split, seconds, cancel, |progress| {
                 let _ = on_progress.send(RecordProgress {
                     samples: (progress.sample_count as u32).min(total),
                     total,
                     first_sample: 0,
                     values: Vec::new(),
                 });
-                std::ops::ControlFlow::Continue(())
             })
         })
         .await
-        .map_err(|e| AppError::new("internal", e.to_string()))?
-        .map_err(AppError::from)?;
-        let target = ForwarderTarget { sensor: &data.sensor, axes: &data.axes, rate_hz: data.rate_hz };
-        let sample = sample_from_forwarder(&captured, label.clone(), &label, split, &port, &target)
-            .map_err(AppError::from)?;
+        .map_err(|e| AppError::new("internal", e.to_string()))??;
         add_and_show(&state, sample).await
     }
     .await;
@@ -348,41 +329,8 @@ pub async fn set_recording_sensor(
         .as_ref()
         .map(|session| session.info().clone())
         .ok_or_else(|| AppError::new("not_connected", "connect to a board first (Devices)"))?;
-    let found = board.sensors.iter().find(|s| s.name == sensor).ok_or_else(|| {
-        let names: Vec<&str> = board.sensors.iter().map(|s| s.name.as_str()).collect();
-        AppError::new("invalid", format!("the board has no sensor `{sensor}` (it has: {})", names.join(", ")))
-    })?;
-    if !found.rates_hz.contains(&rate_hz) {
-        return Err(AppError::new(
-            "invalid",
-            format!("{sensor} does not sample at {rate_hz} Hz (it offers: {:?})", found.rates_hz),
-        ));
-    }
-    let all_axes: Vec<String> = found.axes.iter().map(|axis| axis.name.clone()).collect();
     with_project_mut(&state, async |project| {
-        let data = &project.config().data;
-        if data.sensor == sensor && data.rate_hz == f64::from(rate_hz) {
-            return Ok(());
-        }
-        // The same sensor at another rate keeps the axes chosen for training.
-        let axes = if data.sensor == sensor { data.axes.clone() } else { all_axes.clone() };
-        let held = project.sample_count().await?;
-        if held > 0 {
-            return Err(AppError::new(
-                "record.sensor_fixed",
-                format!(
-                    "this project's {held} samples are {} at {} Hz; a project keeps one sensor and rate \
-                     (start a new project for {sensor} at {rate_hz} Hz)",
-                    data.sensor, data.rate_hz
-                ),
-            ));
-        }
-        let mut config = project.config().clone();
-        config.data.sensor = sensor.clone();
-        config.data.axes = axes.clone();
-        config.data.rate_hz = f64::from(rate_hz);
-        project.save_config(config)?;
-        Ok(())
+        Ok(mote_pipeline::record::choose_sensor(project, &board, &sensor, rate_hz).await?)
     })
     .await?;
     project_info(state).await
@@ -411,23 +359,9 @@ pub async fn open_project(
     let Some(dir) = folder_or_dialog(app, dir).await? else {
         return Ok(None);
     };
-    // A CI bundle (mote.lock, no database) becomes a project of its own in the projects folder.
-    let opened = if dir.join(mote_pipeline::bundle::LOCK_FILE).exists()
-        && !dir.join(mote_pipeline::project::DATABASE_FILE).exists()
-    {
-        let name =
-            dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "bundle".into());
-        let projects =
-            Project::default_dir()?.parent().map(|p| p.to_path_buf()).unwrap_or_else(|| dir.clone());
-        let target = projects.join(format!("{name}-from-bundle"));
-        if target.join(mote_pipeline::project::DATABASE_FILE).exists() {
-            Project::open(&target).await?
-        } else {
-            mote_pipeline::bundle::open_bundle(&dir, &target).await.map_err(AppError::from)?
-        }
-    } else {
-        Project::open_or_create(&dir).await?
-    };
+    // A CI bundle becomes a project of its own beside the default project.
+    let projects = Project::default_dir()?.parent().map(|p| p.to_path_buf()).unwrap_or_else(|| dir.clone());
+    let opened = mote_pipeline::bundle::open_folder_or_bundle(&dir, &projects).await?;
     {
         let mut slot = state.project.lock().await;
         if let Some(previous) = slot.replace(opened) {

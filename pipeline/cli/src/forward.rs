@@ -162,7 +162,7 @@ pub async fn record_into_project(
     json: bool,
     cancel: Arc<AtomicBool>,
 ) -> anyhow::Result<()> {
-    use mote_pipeline::record::{ForwarderTarget, forwarder_settings, sample_from_forwarder};
+    use mote_pipeline::record::ForwarderRecorder;
 
     let mut project = mote_pipeline::project::Project::open_or_create(dir).await?;
     let port = options.port.clone();
@@ -170,50 +170,38 @@ pub async fn record_into_project(
     if !json {
         eprintln!("listening to {port} for 2 s…");
     }
-    let (link, detected) = tokio::task::spawn_blocking(move || {
-        let mut link = ForwarderLink::open(&port, baud)?;
-        let detected = link.detect(&DetectionOptions::default())?;
-        Ok::<_, mote_pipeline::link::forwarder::ForwarderError>((link, detected))
-    })
-    .await??;
-    let has_samples = project.sample_count().await? > 0;
-    if let Some(adopted) = forwarder_settings(project.config(), has_samples, &detected)? {
-        project.save_config(adopted)?;
-        if !json {
-            let data = &project.config().data;
-            println!(
-                "the project now records {} axes ({}) at {} Hz from this board",
-                data.axes.len(),
-                data.axes.join(", "),
-                data.rate_hz
-            );
-        }
+    let (link, detected) =
+        tokio::task::spawn_blocking(move || ForwarderRecorder::listen(&port, baud)).await??;
+    let mut recorder = ForwarderRecorder::fit(&mut project, &options.port, link, detected).await?;
+    if recorder.adopted() && !json {
+        let data = recorder.data();
+        println!(
+            "the project now records {} axes ({}) at {} Hz from this board",
+            data.axes.len(),
+            data.axes.join(", "),
+            data.rate_hz
+        );
     }
-    let data = project.config().data.clone();
-    let mut link = link;
+    let detected = recorder.detected().clone();
     let mut recorded = 0;
     let mut problem = None;
     for idx in 0..options.count {
         let bar = if json { ProgressBar::hidden() } else { ProgressBar::new(1000) };
         bar.set_style(ProgressStyle::with_template("{msg} {bar:30}").expect("valid template"));
         bar.set_message(format!("{} {}/{}", options.label, idx + 1, options.count));
-        let mut capture_options = CaptureOptions::for_duration(Duration::from_secs_f64(options.seconds));
-        capture_options.cancel = Some(cancel.clone());
-        let stream = detected.clone();
-        let (returned, captured) = tokio::task::spawn_blocking(move || {
-            let captured = link.capture(&stream, &capture_options, |progress| {
-                bar.set_position((progress.fraction_done() * 1000.0) as u64);
-                ControlFlow::Continue(())
+        let (name, label, split, seconds) =
+            (format!("{}.{}", options.label, idx + 1), options.label.clone(), options.split, options.seconds);
+        let cancel = cancel.clone();
+        let (returned, recording) = tokio::task::spawn_blocking(move || {
+            let recording = recorder.record(name, &label, split, seconds, cancel, |progress| {
+                bar.set_position((progress.fraction_done() * 1000.0) as u64)
             });
             bar.finish_and_clear();
-            (link, captured)
+            (recorder, recording)
         })
         .await?;
-        link = returned;
-        let captured = captured?;
-        let target = ForwarderTarget { sensor: &data.sensor, axes: &data.axes, rate_hz: data.rate_hz };
-        let name = format!("{}.{}", options.label, idx + 1);
-        match sample_from_forwarder(&captured, name, &options.label, options.split, &options.port, &target) {
+        recorder = returned;
+        match recording {
             Ok(sample) => {
                 let added = project.add_samples(vec![sample]).await?;
                 recorded += added.added.len();

@@ -14,7 +14,7 @@ use mote_pipeline::impulse::Impulse;
 use mote_pipeline::link::stream::{CaptureRequest, capture};
 use mote_pipeline::link::{Board, ConnectOptions};
 use mote_pipeline::project::{ImportOptions, Project, SampleFilter, Split, SystemClock};
-use mote_pipeline::record::sample_from_capture;
+use mote_pipeline::record::{choose_sensor, sample_from_capture};
 use mote_pipeline::training::{DEFAULT_UNCERTAIN_THRESHOLD, test_project, train_project};
 use serde_json::json;
 
@@ -438,6 +438,11 @@ pub async fn run(command: ProjectCommand, json: bool, cancel: Arc<AtomicBool>) -
             let mut board = Board::connect(&port, &ConnectOptions::default()).await?;
             let sensor = sensor.unwrap_or_else(|| opened.config().data.sensor.clone());
             let rate_hz = opened.config().data.rate_hz.round() as u32;
+            // The sensor must fit the project before anything is recorded.
+            if let Err(error) = choose_sensor(&mut opened, board.info(), &sensor, rate_hz).await {
+                opened.close().await;
+                return Err(error.into());
+            }
             let request = CaptureRequest { sensor, rate_hz, duration: Duration::from_secs_f64(seconds) };
             let mut recorded = 0;
             let mut problem = None;
