@@ -195,3 +195,47 @@ fn the_pico_uf2_matches_the_elf() {
     assert_eq!(differing, 0, "UF2 and objcopy disagree on {differing} bytes");
     assert_eq!(&decoded[..4], &flat[..4]);
 }
+
+/// `ORIGIN` and `LENGTH` of the `FLASH` region in a `memory.x` (terms like `0x10000100`, `384K`,
+/// `2048K - 0x100 - 128K`).
+fn flash_region(memory_x: &str) -> (u64, u64) {
+    let line = memory_x.lines().find(|line| line.trim_start().starts_with("FLASH")).expect("a FLASH region");
+    let value = |key: &str| -> u64 {
+        let expression = line.split(key).nth(1).unwrap().split(',').next().unwrap();
+        let mut total: i64 = 0;
+        let mut sign = 1;
+        for token in expression.split_whitespace() {
+            match token {
+                "+" => sign = 1,
+                "-" => sign = -1,
+                term => {
+                    let number = match (term.strip_prefix("0x"), term.strip_suffix('K')) {
+                        (Some(hex), _) => i64::from_str_radix(hex, 16).unwrap(),
+                        (None, Some(kib)) => kib.parse::<i64>().unwrap() * 1024,
+                        (None, None) => term.parse().unwrap(),
+                    };
+                    total += sign * number;
+                }
+            }
+        }
+        total as u64
+    };
+    (value("ORIGIN ="), value("LENGTH ="))
+}
+
+/// The model slots live in one table (`mote_agent::layout`), which the firmware and mote-flash
+/// use; each board's linker script must end its code exactly where slot 0 starts.
+#[test]
+fn the_linker_scripts_leave_the_model_slots_free() {
+    let firmware = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../device-agent/firmware");
+    for (board, layout) in
+        [("microbit-v2", mote_agent::layout::MICROBIT_V2), ("rp2040-pico", mote_agent::layout::RP2040_PICO)]
+    {
+        let memory_x = std::fs::read_to_string(firmware.join(board).join("memory.x")).unwrap();
+        let (origin, length) = flash_region(&memory_x);
+        assert_eq!(origin + length, u64::from(layout.slot0), "{board}: code must end where slot 0 starts");
+        let slots = board.parse::<mote_flash::Board>().unwrap().slots();
+        assert_eq!(slots[0].start, u64::from(layout.slot0), "{board}");
+        assert_eq!(slots[1].end, u64::from(layout.flash_base + layout.flash_len), "{board}");
+    }
+}

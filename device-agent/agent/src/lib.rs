@@ -11,6 +11,7 @@ mod agent;
 #[cfg(feature = "flash-store")]
 mod flash_store;
 mod inference;
+pub mod layout;
 mod ram_store;
 mod stream;
 mod upload;

@@ -55,12 +55,19 @@ impl Board {
         }
     }
 
-    /// The two model slots (as the firmware's `memory.x` reserves them).
-    pub fn slots(self) -> [Range<u64>; 2] {
+    /// The board's flash layout (`mote_agent::layout`, which the firmware uses too).
+    pub fn layout(self) -> mote_agent::layout::FlashLayout {
         match self {
-            Board::MicrobitV2 => [0x0006_0000..0x0007_0000, 0x0007_0000..0x0008_0000],
-            Board::Rp2040Pico => [0x101E_0000..0x101F_0000, 0x101F_0000..0x1020_0000],
+            Board::MicrobitV2 => mote_agent::layout::MICROBIT_V2,
+            Board::Rp2040Pico => mote_agent::layout::RP2040_PICO,
         }
+    }
+
+    /// The two model slots.
+    pub fn slots(self) -> [Range<u64>; 2] {
+        let layout = self.layout();
+        let slot = |start: u32| u64::from(start)..u64::from(start) + u64::from(layout.slot_len);
+        [slot(layout.slot0), slot(layout.slot1)]
     }
 
     /// Flash sector size the slot layout uses (the header sector).

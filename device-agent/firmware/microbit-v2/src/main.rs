@@ -28,9 +28,10 @@ bind_interrupts!(struct Irqs {
 });
 
 const CPU_HZ: u64 = 64_000_000;
-const SLOT_BYTES: u32 = 64 * 1024;
-const SLOT0: u32 = 0x0006_0000;
-const SLOT1: u32 = 0x0007_0000;
+const LAYOUT: mote_agent::layout::FlashLayout = mote_agent::layout::MICROBIT_V2;
+const SLOT_BYTES: u32 = LAYOUT.slot_len;
+const SLOT0: u32 = LAYOUT.slot0;
+const SLOT1: u32 = LAYOUT.slot1;
 
 /// The UART to the interface chip.
 struct Uart(BufferedUarte<'static>);

@@ -36,11 +36,13 @@ bind_interrupts!(struct Irqs {
     USBCTRL_IRQ => usb::InterruptHandler<USB>;
 });
 
-const FLASH_BYTES: usize = 2 * 1024 * 1024;
-const XIP_BASE: usize = 0x1000_0000;
-const SLOT_BYTES: u32 = 64 * 1024;
-const SLOT0: u32 = 0x001E_0000;
-const SLOT1: u32 = 0x001F_0000;
+const LAYOUT: mote_agent::layout::FlashLayout = mote_agent::layout::RP2040_PICO;
+const FLASH_BYTES: usize = LAYOUT.flash_len as usize;
+const XIP_BASE: usize = LAYOUT.flash_base as usize;
+const SLOT_BYTES: u32 = LAYOUT.slot_len;
+/// Offsets from the start of flash (the flash driver's addresses).
+const SLOT0: u32 = LAYOUT.slot_offset(0);
+const SLOT1: u32 = LAYOUT.slot_offset(1);
 const PIPE: usize = 2048;
 
 static RX: Pipe<CriticalSectionRawMutex, PIPE> = Pipe::new();
