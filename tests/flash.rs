@@ -234,7 +234,7 @@ fn the_linker_scripts_leave_the_model_slots_free() {
         let memory_x = std::fs::read_to_string(firmware.join(board).join("memory.x")).unwrap();
         let (origin, length) = flash_region(&memory_x);
         assert_eq!(origin + length, u64::from(layout.slot0), "{board}: code must end where slot 0 starts");
-        let slots = board.parse::<mote_flash::Board>().unwrap().slots();
+        let slots = board.parse::<mote_flash::RealBoard>().unwrap().slots();
         assert_eq!(slots[0].start, u64::from(layout.slot0), "{board}");
         assert_eq!(slots[1].end, u64::from(layout.flash_base + layout.flash_len), "{board}");
     }

@@ -5,7 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-pub use mote_flash::{Board, FlashError, FlashPlan, Segment, find_uf2_drive, flash_with_probe, plan, uf2};
+pub use mote_flash::{
+    FlashError, FlashPlan, RealBoard, Segment, find_uf2_drive, flash_with_probe, plan, uf2,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FirmwareError {
@@ -91,7 +93,11 @@ pub struct FirmwareImage {
 
 /// The image for `board`: the ELF at `elf`, or this checkout's firmware built for the board, and
 /// `model` (checked by the runtime first) in slot 0.
-pub fn image(board: Board, elf: Option<&Path>, model: Option<&[u8]>) -> Result<FirmwareImage, FirmwareError> {
+pub fn image(
+    board: RealBoard,
+    elf: Option<&Path>,
+    model: Option<&[u8]>,
+) -> Result<FirmwareImage, FirmwareError> {
     let elf = match elf {
         Some(path) => path.to_path_buf(),
         None => build(board.name(), board.rust_target())?,

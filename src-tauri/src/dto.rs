@@ -40,11 +40,11 @@ pub enum FlashBoard {
     Rp2040Pico,
 }
 
-impl From<FlashBoard> for mote_pipeline::firmware::Board {
+impl From<FlashBoard> for mote_pipeline::firmware::RealBoard {
     fn from(board: FlashBoard) -> Self {
         match board {
-            FlashBoard::MicrobitV2 => mote_pipeline::firmware::Board::MicrobitV2,
-            FlashBoard::Rp2040Pico => mote_pipeline::firmware::Board::Rp2040Pico,
+            FlashBoard::MicrobitV2 => mote_pipeline::firmware::RealBoard::MicrobitV2,
+            FlashBoard::Rp2040Pico => mote_pipeline::firmware::RealBoard::Rp2040Pico,
         }
     }
 }
@@ -277,10 +277,13 @@ mod tests {
         let formats = [ExportFormat::Blob, ExportFormat::C, ExportFormat::Rust];
         assert_eq!(formats.map(ExportFormat::name), mote_pipeline::models::EXPORT_FORMATS);
         let boards = [FlashBoard::MicrobitV2, FlashBoard::Rp2040Pico];
-        assert_eq!(boards.map(mote_pipeline::firmware::Board::from), mote_pipeline::firmware::Board::ALL);
+        assert_eq!(
+            boards.map(mote_pipeline::firmware::RealBoard::from),
+            mote_pipeline::firmware::RealBoard::ALL
+        );
         for board in boards {
             let json = serde_json::to_value(board).unwrap();
-            assert_eq!(json, mote_pipeline::firmware::Board::from(board).name());
+            assert_eq!(json, mote_pipeline::firmware::RealBoard::from(board).name());
         }
         // The generated bindings carry them as unions where the commands take them.
         let bindings = std::fs::read_to_string(crate::bindings_path()).unwrap();

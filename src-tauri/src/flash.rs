@@ -2,7 +2,7 @@
 //! probe, and the Pico's UF2 image — all over `mote-flash`, with the firmware built from this
 //! checkout when its sources changed.
 
-use mote_pipeline::firmware::{self, Board, Segment};
+use mote_pipeline::firmware::{self, RealBoard, Segment};
 use mote_pipeline::models::model_blob;
 use serde::Serialize;
 use specta::Type;
@@ -36,7 +36,7 @@ pub struct FlashProgress {
 /// The firmware's segments, plus the newest model in slot 0 when asked and one exists.
 async fn segments(
     state: &State<'_, AppState>,
-    board: Board,
+    board: RealBoard,
     with_model: bool,
 ) -> Result<(Vec<Segment>, bool), AppError> {
     let blob = match with_model {
@@ -58,7 +58,7 @@ pub async fn flash_plan(
     with_model: bool,
 ) -> Result<FlashPlanView, AppError> {
     let flash_board = board;
-    let board = Board::from(board);
+    let board = RealBoard::from(board);
     let (segments, with_model) = segments(&state, board, with_model).await?;
     let plan = firmware::plan(board, &segments)?;
     Ok(FlashPlanView {
@@ -81,7 +81,7 @@ pub async fn flash_board(
     with_model: bool,
     progress: Channel<FlashProgress>,
 ) -> Result<(), AppError> {
-    let board = Board::from(board);
+    let board = RealBoard::from(board);
     let (segments, _) = segments(&state, board, with_model).await?;
     tokio::task::spawn_blocking(move || {
         let mut report = |operation: &str, done: u64, total: u64| {
@@ -108,8 +108,8 @@ pub async fn export_uf2(
     with_model: bool,
     dir: Option<String>,
 ) -> Result<Option<String>, AppError> {
-    let (segments, _) = segments(&state, Board::Rp2040Pico, with_model).await?;
-    let image = firmware::uf2(Board::Rp2040Pico, &segments)?;
+    let (segments, _) = segments(&state, RealBoard::Rp2040Pico, with_model).await?;
+    let image = firmware::uf2(RealBoard::Rp2040Pico, &segments)?;
     let dir = match dir.or_else(|| firmware::find_uf2_drive().map(|d| d.display().to_string())) {
         Some(dir) => Some(std::path::PathBuf::from(dir)),
         None => folder_or_dialog(app, None).await?,

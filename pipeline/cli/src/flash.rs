@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use mote_pipeline::emulator::{self, BootOptions, EmulatedBoard};
-use mote_pipeline::firmware::{self, Board, FirmwareImage};
+use mote_pipeline::firmware::{self, FirmwareImage, RealBoard};
 use serde_json::json;
 
 use crate::output::print_json;
@@ -41,7 +41,7 @@ pub fn run(command: FlashCommand, json: bool, stop: &AtomicBool) -> anyhow::Resu
     if command.board == emulator::BOARD {
         return run_emulated(command, json, stop);
     }
-    let board: Board = command.board.parse()?;
+    let board: RealBoard = command.board.parse()?;
     let blob = match &command.model_blob {
         Some(path) => Some(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?),
         None => None,
@@ -58,7 +58,7 @@ pub fn run(command: FlashCommand, json: bool, stop: &AtomicBool) -> anyhow::Resu
         }
         return Ok(());
     }
-    let drive = (board == Board::Rp2040Pico).then(firmware::find_uf2_drive).flatten();
+    let drive = (board == RealBoard::Rp2040Pico).then(firmware::find_uf2_drive).flatten();
     if let Some(target) = command.uf2.clone().or(drive) {
         let image = firmware::uf2(board, &segments)?;
         let out = if target.is_dir() { target.join(format!("mote-{}.uf2", board.name())) } else { target };

@@ -24,42 +24,42 @@ use serde::Serialize;
 /// The boards Mote flashes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Board {
+pub enum RealBoard {
     MicrobitV2,
     Rp2040Pico,
 }
 
-impl Board {
-    pub const ALL: [Board; 2] = [Board::MicrobitV2, Board::Rp2040Pico];
+impl RealBoard {
+    pub const ALL: [RealBoard; 2] = [RealBoard::MicrobitV2, RealBoard::Rp2040Pico];
 
     pub fn name(self) -> &'static str {
         match self {
-            Board::MicrobitV2 => "microbit-v2",
-            Board::Rp2040Pico => "rp2040-pico",
+            RealBoard::MicrobitV2 => "microbit-v2",
+            RealBoard::Rp2040Pico => "rp2040-pico",
         }
     }
 
     /// The chip's name in probe-rs's target database.
     pub fn chip(self) -> &'static str {
         match self {
-            Board::MicrobitV2 => "nRF52833_xxAA",
-            Board::Rp2040Pico => "RP2040",
+            RealBoard::MicrobitV2 => "nRF52833_xxAA",
+            RealBoard::Rp2040Pico => "RP2040",
         }
     }
 
     /// The firmware's compilation target.
     pub fn rust_target(self) -> &'static str {
         match self {
-            Board::MicrobitV2 => "thumbv7em-none-eabihf",
-            Board::Rp2040Pico => "thumbv6m-none-eabi",
+            RealBoard::MicrobitV2 => "thumbv7em-none-eabihf",
+            RealBoard::Rp2040Pico => "thumbv6m-none-eabi",
         }
     }
 
     /// The board's flash layout (`mote_agent::layout`, which the firmware uses too).
     pub fn layout(self) -> mote_agent::layout::FlashLayout {
         match self {
-            Board::MicrobitV2 => mote_agent::layout::MICROBIT_V2,
-            Board::Rp2040Pico => mote_agent::layout::RP2040_PICO,
+            RealBoard::MicrobitV2 => mote_agent::layout::MICROBIT_V2,
+            RealBoard::Rp2040Pico => mote_agent::layout::RP2040_PICO,
         }
     }
 
@@ -76,17 +76,17 @@ impl Board {
     }
 }
 
-impl std::str::FromStr for Board {
+impl std::str::FromStr for RealBoard {
     type Err = FlashError;
     fn from_str(name: &str) -> Result<Self, FlashError> {
-        Board::ALL
+        RealBoard::ALL
             .into_iter()
             .find(|board| board.name() == name)
             .ok_or_else(|| FlashError::UnknownBoard(name.into()))
     }
 }
 
-impl fmt::Display for Board {
+impl fmt::Display for RealBoard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
@@ -117,7 +117,7 @@ pub enum FlashError {
     #[error("flashing through the probe failed: {0}")]
     Probe(String),
     #[error("UF2 images are for the RP2040's bootloader; {0} is flashed through its debug probe")]
-    NoUf2(Board),
+    NoUf2(RealBoard),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -182,7 +182,7 @@ pub fn elf_segments(elf: &[u8]) -> Result<Vec<Segment>, FlashError> {
 }
 
 /// A model blob laid out as slot 0 (`FlashModelStore`): the header sector, then the blob.
-pub fn model_segments(board: Board, blob: &[u8]) -> Result<Vec<Segment>, FlashError> {
+pub fn model_segments(board: RealBoard, blob: &[u8]) -> Result<Vec<Segment>, FlashError> {
     let slot = board.slots()[0].clone();
     let capacity = slot.end - slot.start - board.slot_sector();
     if blob.len() as u64 > capacity {
@@ -210,7 +210,7 @@ pub struct PlannedWrite {
 /// What flashing would do.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct FlashPlan {
-    pub board: Board,
+    pub board: RealBoard,
     pub chip: &'static str,
     /// The probe-rs flash algorithm for the chip's flash.
     pub algorithm: String,
@@ -248,7 +248,7 @@ impl fmt::Display for FlashPlan {
 }
 
 /// The plan for `segments` (firmware and perhaps a model) on `board`.
-pub fn plan(board: Board, segments: &[Segment]) -> Result<FlashPlan, FlashError> {
+pub fn plan(board: RealBoard, segments: &[Segment]) -> Result<FlashPlan, FlashError> {
     let target = Registry::from_builtin_families()
         .get_target_by_name(board.chip())
         .map_err(|e| FlashError::UnknownChip(board.chip(), e.to_string()))?;
@@ -342,7 +342,7 @@ pub type Progress<'a> = &'a mut dyn FnMut(&str, u64, u64);
 /// Erases and programs `segments` through the first debug probe found, then resets the board.
 /// Not run here: there is no board or probe on the test machine; the probe-less path is tested.
 pub fn flash_with_probe(
-    board: Board,
+    board: RealBoard,
     segments: &[Segment],
     progress: Progress<'_>,
 ) -> Result<(), FlashError> {
@@ -351,10 +351,10 @@ pub fn flash_with_probe(
     let Some(info) = probes.first() else {
         return Err(FlashError::NoProbe {
             hint: match board {
-                Board::MicrobitV2 => {
+                RealBoard::MicrobitV2 => {
                     "Connect the micro:bit by USB: its interface chip is the probe (on Linux, a udev rule for 0d28:0204 gives your user access)."
                 }
-                Board::Rp2040Pico => {
+                RealBoard::Rp2040Pico => {
                     "Wire a debug probe to the Pico's SWD pins, or use its USB bootloader instead: hold BOOTSEL while plugging it in and pass --uf2."
                 }
             },
@@ -399,8 +399,8 @@ const UF2_PAYLOAD: u64 = 256;
 
 /// A UF2 image of `segments` for the RP2040 bootloader: one 512-byte block per 256-byte flash
 /// page touched (untouched bytes of a page are 0xFF).
-pub fn uf2(board: Board, segments: &[Segment]) -> Result<Vec<u8>, FlashError> {
-    if board != Board::Rp2040Pico {
+pub fn uf2(board: RealBoard, segments: &[Segment]) -> Result<Vec<u8>, FlashError> {
+    if board != RealBoard::Rp2040Pico {
         return Err(FlashError::NoUf2(board));
     }
     plan(board, segments)?;

@@ -1,7 +1,7 @@
 //! Flash plans and UF2 images from synthetic segments (the real firmware is tested end to end in
 //! `tests/flash.rs`).
 
-use mote_flash::{Board, FlashError, RP2040_FAMILY, Segment, model_segments, plan, uf2};
+use mote_flash::{FlashError, RP2040_FAMILY, RealBoard, Segment, model_segments, plan, uf2};
 
 fn segment(address: u64, len: usize) -> Segment {
     Segment {
@@ -13,7 +13,8 @@ fn segment(address: u64, len: usize) -> Segment {
 
 #[test]
 fn plans_erase_whole_sectors_and_merge_them() {
-    let plan = plan(Board::MicrobitV2, &[segment(0, 5000), segment(0x2000, 10), segment(0x9000, 1)]).unwrap();
+    let plan =
+        plan(RealBoard::MicrobitV2, &[segment(0, 5000), segment(0x2000, 10), segment(0x9000, 1)]).unwrap();
     assert_eq!(plan.sector_size, 4096);
     assert_eq!(plan.erase, vec![0..0x3000, 0x9000..0xA000], "{plan}");
     assert_eq!(plan.bytes_written, 5011);
@@ -23,21 +24,21 @@ fn plans_erase_whole_sectors_and_merge_them() {
 
 #[test]
 fn segments_off_the_flash_or_over_a_model_slot_are_refused_by_address() {
-    match plan(Board::MicrobitV2, &[segment(0x7_FFF0, 64)]) {
+    match plan(RealBoard::MicrobitV2, &[segment(0x7_FFF0, 64)]) {
         Err(FlashError::OutsideFlash { start: 0x7_FFF0, end: 0x8_0030, .. }) => {}
         other => panic!("expected outside flash, got {other:?}"),
     }
-    let error = plan(Board::MicrobitV2, &[segment(0x5_FF00, 0x200)]).unwrap_err();
+    let error = plan(RealBoard::MicrobitV2, &[segment(0x5_FF00, 0x200)]).unwrap_err();
     assert!(matches!(error, FlashError::SlotOverlap { slot: 0, .. }), "{error}");
     assert!(error.to_string().contains("0x0005ff00"), "{error}");
-    let error = plan(Board::Rp2040Pico, &[segment(0x101F_8000, 4)]).unwrap_err();
+    let error = plan(RealBoard::Rp2040Pico, &[segment(0x101F_8000, 4)]).unwrap_err();
     assert!(matches!(error, FlashError::SlotOverlap { slot: 1, .. }), "{error}");
 }
 
 #[test]
 fn a_model_goes_into_slot_zero_behind_its_header() {
     let blob = vec![7u8; 1000];
-    let segments = model_segments(Board::MicrobitV2, &blob).unwrap();
+    let segments = model_segments(RealBoard::MicrobitV2, &blob).unwrap();
     assert_eq!(segments[0].address, 0x6_0000);
     assert_eq!(&segments[0].bytes[..4], b"MOTS");
     assert_eq!(u32::from_le_bytes(segments[0].bytes[4..8].try_into().unwrap()), 1000);
@@ -46,10 +47,10 @@ fn a_model_goes_into_slot_zero_behind_its_header() {
         mote_wire::CRC.checksum(&blob)
     );
     assert_eq!(segments[1].address, 0x6_1000);
-    let plan = plan(Board::MicrobitV2, &segments).unwrap();
+    let plan = plan(RealBoard::MicrobitV2, &segments).unwrap();
     assert_eq!(plan.erase, vec![0x6_0000..0x6_2000]);
     assert!(matches!(
-        model_segments(Board::MicrobitV2, &vec![0; 61 * 1024]),
+        model_segments(RealBoard::MicrobitV2, &vec![0; 61 * 1024]),
         Err(FlashError::ModelTooLarge { .. })
     ));
 }
@@ -57,7 +58,7 @@ fn a_model_goes_into_slot_zero_behind_its_header() {
 #[test]
 fn uf2_blocks_follow_the_spec_and_decode_back() {
     let segments = [segment(0x1000_0000, 256), segment(0x1000_0100, 700), segment(0x1000_0500, 3)];
-    let image = uf2(Board::Rp2040Pico, &segments).unwrap();
+    let image = uf2(RealBoard::Rp2040Pico, &segments).unwrap();
     assert_eq!(image.len() % 512, 0);
     let blocks: Vec<&[u8]> = image.chunks(512).collect();
     assert_eq!(blocks.len(), 5, "pages 0x000, 0x100, 0x200, 0x300, 0x500");
@@ -78,7 +79,7 @@ fn uf2_blocks_follow_the_spec_and_decode_back() {
         let at = (segment.address - 0x1000_0000) as usize;
         assert_eq!(&binary[at..at + segment.bytes.len()], &segment.bytes[..], "{}", segment.what);
     }
-    assert!(matches!(uf2(Board::MicrobitV2, &segments), Err(FlashError::NoUf2(Board::MicrobitV2))));
+    assert!(matches!(uf2(RealBoard::MicrobitV2, &segments), Err(FlashError::NoUf2(RealBoard::MicrobitV2))));
 }
 
 #[test]

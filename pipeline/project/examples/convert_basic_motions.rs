@@ -9,7 +9,7 @@ fn main() {
         );
         std::process::exit(2);
     };
-    match mote_project::datasets::convert_basic_motions(source.as_ref(), out.as_ref()) {
+    match mote_project::public_datasets::convert_basic_motions(source.as_ref(), out.as_ref()) {
         Ok(report) => {
             println!("wrote {} samples to {out}", report.samples);
             for (label, train, test) in report.per_label {

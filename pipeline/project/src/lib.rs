@@ -10,12 +10,11 @@
 //!   themselves are parsed by `mote-formats`).
 //! * [`dataset`] — list, relabel, move, delete, crop, split into windows, stratified split, stats.
 //! * [`runs`] — training runs and stored models.
-//! * [`datasets`] — converting public datasets (UEA `.ts`) into Mote's dataset format.
+//! * [`public_datasets`] — converting public datasets (UEA `.ts`) into Mote's dataset format.
 
 pub mod clock;
 pub mod config;
 pub mod dataset;
-pub mod datasets;
 pub mod error;
 pub mod export;
 mod fit;
@@ -23,6 +22,7 @@ mod fs_atomic;
 pub mod import;
 pub mod mote_format;
 mod project;
+pub mod public_datasets;
 mod rng;
 pub mod runs;
 pub mod sample;

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use mote_project::datasets::{convert_basic_motions, read_uea_ts};
+use mote_project::public_datasets::{convert_basic_motions, read_uea_ts};
 use mote_project::{ImportOptions, ProjectError, SampleFilter, Split};
 
 use crate::common::*;
