@@ -11,6 +11,30 @@ pub use mote_convert::export::{ExportError, FORMATS as EXPORT_FORMATS, write as 
 /// File name of the model blob in a model's folder.
 pub const BLOB_FILE: &str = "model.mote";
 
+/// What training records with a model (kept as JSON beside it). Fields a model from an older
+/// Mote lacks read as empty.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct ModelMetrics {
+    pub labels: Vec<String>,
+    pub train_windows: usize,
+    /// Float accuracy on the test split, when it had windows.
+    pub test_accuracy: Option<f32>,
+    pub int8_test_accuracy: Option<f32>,
+    /// Share of test windows where float and int8 agree.
+    pub int8_agreement: Option<f32>,
+    pub blob_bytes: Option<usize>,
+    pub arena_bytes: Option<usize>,
+}
+
+impl ModelMetrics {
+    /// The metrics stored with `model`.
+    pub fn of(model: &StoredModel) -> Result<ModelMetrics, ModelError> {
+        serde_json::from_value(model.metrics.clone())
+            .map_err(|source| ModelError::Metrics { model: model.id.0, source })
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     #[error(transparent)]
@@ -25,6 +49,8 @@ pub enum ModelError {
     Read { model: i64, path: PathBuf, source: std::io::Error },
     #[error("the blob of model {model} ({}) is damaged: {source}; train again", path.display())]
     Damaged { model: i64, path: PathBuf, source: BlobError },
+    #[error("the metrics stored with model {model} cannot be read: {source}")]
+    Metrics { model: i64, source: serde_json::Error },
 }
 
 impl ModelError {
@@ -36,6 +62,7 @@ impl ModelError {
             ModelError::NoBlob(_) => "train.no_blob",
             ModelError::Read { .. } => "model.read",
             ModelError::Damaged { .. } => "model.damaged",
+            ModelError::Metrics { .. } => "model.metrics",
         }
     }
 }

@@ -17,7 +17,7 @@ pub use mote_train::Evaluation;
 use crate::features::{FeatureError, FeatureSet, compute_features};
 use crate::impulse::{Impulse, ImpulseError};
 use crate::int8::{Int8Error, Int8Report, impulse_meta, quantize_block};
-use crate::models::{BLOB_FILE, ModelError, latest_model};
+use crate::models::{BLOB_FILE, ModelError, ModelMetrics, latest_model};
 
 /// Windows whose top score is below this count as uncertain.
 pub const DEFAULT_UNCERTAIN_THRESHOLD: f32 = 0.6;
@@ -189,13 +189,16 @@ pub async fn train_project(
     let mut files = model_files(&block)?;
     files.push(ArtifactFile { name: BLOB_FILE.into(), bytes: blob });
     files.extend(plots(&epochs, &labels, test.as_ref())?);
-    let metrics = serde_json::json!({
-        "test_accuracy": test.as_ref().map(|t| t.top1_accuracy),
-        "int8_test_accuracy": int8.comparison.as_ref().map(|c| c.int8.top1_accuracy),
-        "int8_agreement": int8.comparison.as_ref().map(|c| c.agreement),
-        "blob_bytes": int8.blob_bytes, "arena_bytes": int8.arena_bytes,
-        "labels": labels, "train_windows": train_windows,
-    });
+    let metrics = ModelMetrics {
+        labels: labels.clone(),
+        train_windows,
+        test_accuracy: test.as_ref().map(|t| t.top1_accuracy),
+        int8_test_accuracy: int8.comparison.as_ref().map(|c| c.int8.top1_accuracy),
+        int8_agreement: int8.comparison.as_ref().map(|c| c.agreement),
+        blob_bytes: Some(int8.blob_bytes),
+        arena_bytes: Some(int8.arena_bytes),
+    };
+    let metrics = serde_json::to_value(&metrics).expect("metrics are plain numbers and strings");
     let model = project.save_model(Some(run), kind(&block), &files, &metrics).await?;
     let artifacts: Vec<_> = files.iter().map(|f| model.path.join(&f.name)).collect();
     project

@@ -10,7 +10,7 @@ use mote_pipeline::link::board::{Inference, WindowPart};
 use mote_pipeline::link::types::{Axis, Sensor};
 use mote_pipeline::link::{BoardInfo, Reply};
 use mote_pipeline::live::{LiveDecoder, LiveError};
-use mote_pipeline::models::{BLOB_FILE, ModelError, model_blob};
+use mote_pipeline::models::{BLOB_FILE, ModelError, ModelMetrics, model_blob};
 use mote_pipeline::training::train_project;
 use mote_project::{ImportOptions, Project, SystemClock};
 
@@ -63,6 +63,9 @@ async fn model_problems_and_host_failures_are_said_with_their_reason() {
         .unwrap();
     let (stored, blob) = model_blob(&project, None).await.unwrap();
     assert_eq!(stored.id.0, report.model);
+    let metrics = ModelMetrics::of(&stored).unwrap();
+    assert_eq!((metrics.labels.len(), metrics.blob_bytes), (4, Some(blob.len())));
+    assert_eq!(metrics.int8_test_accuracy, report.int8.comparison.as_ref().map(|c| c.int8.top1_accuracy));
     let decoder = LiveDecoder::for_project(&project, &board(), true).await.unwrap();
     assert!(decoder.verify() && decoder.labels().len() == 4);
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use mote_pipeline::impulse::{Impulse, block_from_text, params_text};
 use mote_pipeline::int8::Int8Report;
 use mote_pipeline::live::{LiveDecoder, LiveWindow};
-use mote_pipeline::models::{ModelError, latest_model, model_blob};
+use mote_pipeline::models::{ModelError, ModelMetrics, latest_model, model_blob};
 use mote_pipeline::project::Project;
 use mote_pipeline::training::Evaluation;
 use mote_pipeline::training::{DEFAULT_UNCERTAIN_THRESHOLD, test_project_windows, train_project};
@@ -406,19 +406,16 @@ pub async fn latest_model_info(state: State<'_, AppState>) -> Result<Option<Mode
             Err(ModelError::NoModel) => return Ok(None),
             Err(error) => return Err(error.into()),
         };
-        let metrics = &stored.metrics;
+        let metrics = ModelMetrics::of(&stored)?;
         Ok(Some(ModelSummary {
             id: stored.id.0 as i32,
             created: stored.created.clone(),
             kind: stored.kind.clone(),
-            labels: metrics["labels"]
-                .as_array()
-                .map(|l| l.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
-                .unwrap_or_default(),
-            accuracy: metrics["test_accuracy"].as_f64(),
-            int8_accuracy: metrics["int8_test_accuracy"].as_f64(),
-            blob_bytes: metrics["blob_bytes"].as_u64().map(|b| b as u32),
-            arena_bytes: metrics["arena_bytes"].as_u64().map(|b| b as u32),
+            labels: metrics.labels,
+            accuracy: metrics.test_accuracy.map(f64::from),
+            int8_accuracy: metrics.int8_test_accuracy.map(f64::from),
+            blob_bytes: metrics.blob_bytes.map(|b| b as u32),
+            arena_bytes: metrics.arena_bytes.map(|b| b as u32),
         }))
     })
     .await
