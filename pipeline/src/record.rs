@@ -187,7 +187,7 @@ pub fn sample_from_forwarder(
         return Err(RecordError::Empty { seconds: captured.report.timing.elapsed_seconds });
     }
     let n_axes = captured.axis_count;
-    let (raw, scales) = mote_project::quantize::quantize_interleaved(&captured.values, n_axes)
+    let (raw, scales) = mote_project::raw_counts::to_raw_counts(&captured.values, n_axes)
         .map_err(|index| RecordError::NotFinite { index })?;
     let axes = target
         .axes

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use crate::error::{ImportError, ImportErrorKind, Location};
 use crate::mote_dataset::{self, SAMPLE_MAGIC};
-use crate::quantize::quantize_interleaved;
+use crate::raw_counts::to_raw_counts;
 use crate::recording::{Axis, Recording};
 use crate::{ei_csv, ei_json, wav};
 
@@ -118,7 +118,7 @@ pub fn to_recording(
     let n_axes = axes.len();
     let (raw, scales) = match values {
         ParsedValues::Raw { raw, scales } => (raw, scales),
-        ParsedValues::Physical(values) => quantize_interleaved(&values, n_axes).map_err(|index| {
+        ParsedValues::Physical(values) => to_raw_counts(&values, n_axes).map_err(|index| {
             ImportError::new(
                 path,
                 Location::Field(format!("values[{}][{}]", index / n_axes, index % n_axes)),

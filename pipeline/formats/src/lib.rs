@@ -11,7 +11,7 @@
 //! * [`ei_csv`], [`ei_json`] (with its HMAC signature), [`wav`] — Edge Impulse CSV and JSON, WAV.
 //! * [`mote_dataset`] — Mote's dataset format: the index `samples.csv` and sample files.
 //! * [`lock`] — `mote.lock` of a CI bundle.
-//! * [`recording`] — [`Recording`], [`Axis`], [`Split`]; [`quantize`] — floats to `i16` with a
+//! * [`recording`] — [`Recording`], [`Axis`], [`Split`]; [`raw_counts`] — floats to raw `i16` counts with a
 //!   power-of-two scale per axis; [`csv_text`] — the CSV records these formats use;
 //!   [`error`] — [`ImportError`] and where in a file it is.
 
@@ -22,7 +22,7 @@ pub mod error;
 pub mod import;
 pub mod lock;
 pub mod mote_dataset;
-pub mod quantize;
+pub mod raw_counts;
 pub mod recording;
 pub mod wav;
 

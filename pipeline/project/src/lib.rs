@@ -30,7 +30,7 @@ mod store;
 
 // The file formats are `mote-formats`'; these keep their paths in this crate.
 use mote_formats::csv_text;
-pub use mote_formats::quantize;
+pub use mote_formats::raw_counts;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use config::{BlockConfig, DataSection, ProjectConfig, ProjectSection, WindowSection};

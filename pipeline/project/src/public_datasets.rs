@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use crate::csv_text::numbered_lines;
 use crate::error::{ImportError, ImportErrorKind, ImportErrors, Location, ProjectError};
 use crate::mote_format::{DatasetSample, write_dataset};
-use crate::quantize::quantize_interleaved;
+use crate::raw_counts::to_raw_counts;
 use crate::sample::{Axis, Recording, Split};
 
 /// How the dimensions of a `.ts` file become a Mote sample.
@@ -215,8 +215,7 @@ fn uea_samples(
             let interleaved: Vec<f64> = (0..n_steps * n_axes)
                 .map(|index| recording.dimensions[index % n_axes][index / n_axes])
                 .collect();
-            let (raw, scales) =
-                quantize_interleaved(&interleaved, n_axes).expect("values were checked finite");
+            let (raw, scales) = to_raw_counts(&interleaved, n_axes).expect("values were checked finite");
             let label = recording.label.to_lowercase();
             let counter = counters.entry(label.clone()).or_default();
             *counter += 1;

@@ -1,4 +1,5 @@
-//! Float values to `i16` with a per-axis power-of-two scale.
+//! Physical values as raw `i16` counts with a per-axis power-of-two scale: how samples are stored
+//! (not to be confused with `mote-convert`, which quantizes models to int8).
 //!
 //! For each axis the scale is the smallest power of two `2^k` with `max|x| / 2^k <= 32767`, and
 //! `raw = round(x / 2^k)` (half away from zero), so raw values stay in −32767..=32767.
@@ -12,9 +13,9 @@
 //!   same content hash.
 //! * Integer data within ±32767 (e.g. 16-bit PCM) keeps every value exactly.
 
-/// Quantizes interleaved `values` (`n_axes` per time step). Returns the raw values and one scale per
+/// Turns interleaved `values` (`n_axes` per time step). Returns the raw values and one scale per
 /// axis, or the index of the first value that is not finite.
-pub fn quantize_interleaved(values: &[f64], n_axes: usize) -> Result<(Vec<i16>, Vec<f64>), usize> {
+pub fn to_raw_counts(values: &[f64], n_axes: usize) -> Result<(Vec<i16>, Vec<f64>), usize> {
     if let Some(index) = values.iter().position(|value| !value.is_finite()) {
         return Err(index);
     }
@@ -72,7 +73,7 @@ mod tests {
     fn error_is_within_the_documented_bound() {
         let values: Vec<f64> =
             (0..1000).map(|i| ((i as f64) * 0.37).sin() * 9.81 + 0.001 * i as f64).collect();
-        let (raw, scales) = quantize_interleaved(&values, 1).unwrap();
+        let (raw, scales) = to_raw_counts(&values, 1).unwrap();
         let max_abs = values.iter().fold(0.0f64, |m, v| m.max(v.abs()));
         for (value, raw) in values.iter().zip(&raw) {
             let error = (value - f64::from(*raw) * scales[0]).abs();
@@ -93,11 +94,11 @@ mod tests {
             values.push(magnitude * 0.99999);
         }
         for chunk in values.chunks(41) {
-            let (raw, scales) = quantize_interleaved(chunk, 1).unwrap();
+            let (raw, scales) = to_raw_counts(chunk, 1).unwrap();
             // Physical values through text, as exports write them.
             let text: Vec<String> = raw.iter().map(|r| format!("{}", f64::from(*r) * scales[0])).collect();
             let parsed: Vec<f64> = text.iter().map(|t| t.parse().unwrap()).collect();
-            let (raw_again, scales_again) = quantize_interleaved(&parsed, 1).unwrap();
+            let (raw_again, scales_again) = to_raw_counts(&parsed, 1).unwrap();
             assert_eq!((raw_again, scales_again), (raw, scales));
         }
     }
@@ -105,11 +106,11 @@ mod tests {
     #[test]
     fn integers_keep_their_values_and_non_finite_values_are_refused() {
         let pcm = [0.0, 1.0, -3.0, 32767.0, -32767.0];
-        let (raw, scales) = quantize_interleaved(&pcm, 1).unwrap();
+        let (raw, scales) = to_raw_counts(&pcm, 1).unwrap();
         assert_eq!((raw, scales), (vec![0, 1, -3, 32767, -32767], vec![1.0]));
-        let (raw, scales) = quantize_interleaved(&[1.0, 100.0, -2.0, 50.0], 2).unwrap();
+        let (raw, scales) = to_raw_counts(&[1.0, 100.0, -2.0, 50.0], 2).unwrap();
         assert_eq!(scales, vec![2f64.powi(-13), 2f64.powi(-8)]);
         assert_eq!(raw, vec![8192, 25600, -16384, 12800]);
-        assert_eq!(quantize_interleaved(&[1.0, f64::NAN], 1), Err(1));
+        assert_eq!(to_raw_counts(&[1.0, f64::NAN], 1), Err(1));
     }
 }
