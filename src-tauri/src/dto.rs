@@ -108,14 +108,10 @@ impl AppError {
 }
 
 /// Every engine error reaches the interface with its stable code (`mote_pipeline::error`), the
-/// same code `mote --json` prints. A cancelled training run says that no model was stored.
+/// same code `mote --json` prints, and its message.
 impl<E: mote_pipeline::error::ErrorCode> From<E> for AppError {
     fn from(error: E) -> Self {
-        let code = error.code();
-        if code == "train.cancelled" {
-            return Self::new(code, "training was cancelled; no model was stored");
-        }
-        Self::new(code, error.to_string())
+        Self::new(error.code(), error.to_string())
     }
 }
 

@@ -28,26 +28,13 @@ use std::path::Path;
 use crate::csv_text::{join_record, numbered_lines, split_record};
 use crate::error::{ImportError, ImportErrorKind, Location};
 use crate::import::{ParsedFile, ParsedValues};
-use crate::recording::{Recording, Split};
+use crate::recording::{NewSample, Split};
 
 /// The index file of a Mote dataset folder.
 pub const INDEX_FILE: &str = "samples.csv";
 /// First line of every Mote sample file.
 pub const SAMPLE_MAGIC: &str = "# mote-sample 1";
 const INDEX_HEADER: [&str; 4] = ["name", "label", "split", "file"];
-
-/// One sample as written into a dataset folder.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DatasetSample {
-    pub name: String,
-    pub label: String,
-    pub split: Split,
-    pub sensor: String,
-    pub device: String,
-    /// UTC ISO-8601; omitted from the file when `None` (the importing project's clock is used).
-    pub created: Option<String>,
-    pub recording: Recording,
-}
 
 /// A row of `samples.csv`: a sample's name, label and split, and its file relative to the dataset
 /// folder (`/`-separated).
@@ -60,7 +47,7 @@ pub struct IndexRow {
 }
 
 /// The text of one sample file.
-pub fn sample_file_text(sample: &DatasetSample) -> String {
+pub fn sample_file_text(sample: &NewSample) -> String {
     let recording = &sample.recording;
     let mut text = String::new();
     text.push_str(SAMPLE_MAGIC);
@@ -375,11 +362,11 @@ pub fn parse_sample_file(path: &Path, text: &str) -> Result<ParsedFile, ImportEr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::recording::Axis;
+    use crate::recording::{Axis, Recording};
 
     #[test]
     fn a_sample_file_reads_back_as_written() {
-        let sample = DatasetSample {
+        let sample = NewSample {
             name: "a".into(),
             label: "x".into(),
             split: Split::Test,
@@ -413,7 +400,7 @@ mod tests {
     /// imported, but its export as a Mote dataset could not be read.
     #[test]
     fn line_breaks_in_axis_names_and_units_become_spaces() {
-        let sample = DatasetSample {
+        let sample = NewSample {
             name: "a".into(),
             label: "x".into(),
             split: Split::Train,

@@ -123,6 +123,21 @@ impl Recording {
     }
 }
 
+/// One labelled sample: to add to a project (an import, a capture from a board, a dataset
+/// operation) or written into a Mote dataset folder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewSample {
+    /// Wanted name; a project makes it unique on insert by appending `.2`, `.3`, ... when taken.
+    pub name: String,
+    pub label: String,
+    pub split: Split,
+    pub sensor: String,
+    pub device: String,
+    /// UTC ISO-8601; `None` takes the project's clock (and is left out of a dataset file).
+    pub created: Option<String>,
+    pub recording: Recording,
+}
+
 /// A sample's content hash, lowercase hex sha256.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ContentHash(pub String);

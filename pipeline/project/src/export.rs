@@ -13,8 +13,9 @@ use serde_json::json;
 use crate::config::CONFIG_FILE;
 use crate::error::ProjectError;
 use crate::import::EMPTY_SIGNATURE;
-use crate::mote_format::{self, DatasetSample};
+use crate::mote_format;
 use crate::project::{Project, run_blocking};
+use crate::sample::NewSample;
 use crate::sample::{Sample, SampleFilter, Split};
 
 /// What an export wrote.
@@ -37,7 +38,7 @@ impl Project {
         let samples = self.load_samples(filter).await?;
         let config_path = self.config_path();
         let count = samples.len();
-        let dataset: Vec<DatasetSample> = samples.into_iter().map(dataset_sample).collect();
+        let dataset: Vec<NewSample> = samples.into_iter().map(dataset_sample).collect();
         write_folder(out_dir, |temp| {
             mote_format::write_dataset(temp, &dataset)?;
             std::fs::copy(&config_path, temp.join(CONFIG_FILE))?;
@@ -126,8 +127,8 @@ fn write_parquet(samples: &[Sample], path: &Path) -> Result<(), ProjectError> {
     Ok(())
 }
 
-fn dataset_sample(sample: Sample) -> DatasetSample {
-    DatasetSample {
+fn dataset_sample(sample: Sample) -> NewSample {
+    NewSample {
         name: sample.info.name,
         label: sample.info.label,
         split: sample.info.split,

@@ -5,11 +5,11 @@
 
 use std::path::{Path, PathBuf};
 
-pub use mote_formats::mote_dataset::{DatasetSample, INDEX_FILE, SAMPLE_MAGIC, sample_file_text};
+pub use mote_formats::mote_dataset::{INDEX_FILE, SAMPLE_MAGIC, sample_file_text};
 use mote_formats::mote_dataset::{IndexRow, index_text, parse_index, sample_file_names};
 
 use crate::error::{ImportError, ImportErrorKind, Location};
-use crate::sample::Split;
+use crate::sample::{NewSample, Split};
 
 /// A row of `samples.csv`, with the sample file resolved against the dataset folder.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,7 +21,7 @@ pub(crate) struct IndexEntry {
 }
 
 /// Writes a dataset folder: every sample file, then the index. `out_dir` is created if missing.
-pub fn write_dataset(out_dir: &Path, samples: &[DatasetSample]) -> std::io::Result<()> {
+pub fn write_dataset(out_dir: &Path, samples: &[NewSample]) -> std::io::Result<()> {
     std::fs::create_dir_all(out_dir.join("data"))?;
     let files = sample_file_names(samples.iter().map(|sample| sample.name.as_str()));
     for (sample, file) in samples.iter().zip(&files) {

@@ -7,8 +7,9 @@ use sha2::{Digest, Sha256};
 
 use crate::csv_text::numbered_lines;
 use crate::error::{ImportError, ImportErrorKind, ImportErrors, Location, ProjectError};
-use crate::mote_format::{DatasetSample, write_dataset};
+use crate::mote_format::write_dataset;
 use crate::raw_counts::to_raw_counts;
+use crate::sample::NewSample;
 use crate::sample::{Axis, Recording, Split};
 
 /// How the dimensions of a `.ts` file become a Mote sample.
@@ -191,7 +192,7 @@ fn uea_samples(
     path_train: &Path,
     path_test: &Path,
     options: &UeaOptions,
-) -> Result<Vec<DatasetSample>, ProjectError> {
+) -> Result<Vec<NewSample>, ProjectError> {
     let rejected = |error: ImportError| ProjectError::ImportRejected(ImportErrors(vec![error]));
     let mut counters: std::collections::HashMap<String, usize> = Default::default();
     let mut samples = Vec::new();
@@ -219,7 +220,7 @@ fn uea_samples(
             let label = recording.label.to_lowercase();
             let counter = counters.entry(label.clone()).or_default();
             *counter += 1;
-            samples.push(DatasetSample {
+            samples.push(NewSample {
                 name: format!("{label}.{counter:02}"),
                 label,
                 split,

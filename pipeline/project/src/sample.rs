@@ -7,7 +7,7 @@
 use std::fmt;
 
 pub(crate) use mote_formats::recording::hex;
-pub use mote_formats::recording::{Axis, ContentHash, Recording, Split};
+pub use mote_formats::recording::{Axis, ContentHash, NewSample, Recording, Split};
 
 /// A sample's row id in the project store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -48,20 +48,6 @@ impl SampleInfo {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
     pub info: SampleInfo,
-    pub recording: Recording,
-}
-
-/// A sample to be added to a project (by an import, a capture from a board, or a dataset operation).
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewSample {
-    /// Wanted name; made unique on insert by appending `.2`, `.3`, ... when taken.
-    pub name: String,
-    pub label: String,
-    pub split: Split,
-    pub sensor: String,
-    pub device: String,
-    /// UTC ISO-8601; `None` takes the project's clock.
-    pub created: Option<String>,
     pub recording: Recording,
 }
 

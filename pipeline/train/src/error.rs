@@ -35,7 +35,7 @@ pub enum TrainError {
 
     /// Training stopped because the caller asked (progress callback returned `Break`, or the cancel
     /// flag was set). No model is returned.
-    #[error("training cancelled after {epochs_completed} complete epoch(s)")]
+    #[error("training was cancelled after {epochs_completed} complete epoch(s); no model was stored")]
     Cancelled {
         /// Epochs fully completed before the cancel was seen.
         epochs_completed: usize,

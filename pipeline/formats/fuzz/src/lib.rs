@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use mote_formats::mote_dataset::{DatasetSample, parse_sample_file, sample_file_text};
+use mote_formats::mote_dataset::{parse_sample_file, sample_file_text};
+use mote_formats::recording::NewSample;
 use mote_formats::{ParsedFile, ParsedValues, Split, to_recording};
 
 /// Checks a file a parser accepted: at least one axis, a finite rate > 0, whole time steps of
@@ -28,7 +29,7 @@ pub fn check_parsed(path: &Path, parsed: &ParsedFile) {
     let Ok(recording) = to_recording(path, parsed.axes.clone(), parsed.rate_hz, parsed.values.clone()) else {
         return;
     };
-    let sample = DatasetSample {
+    let sample = NewSample {
         name: "fuzz".into(),
         label: "fuzz".into(),
         split: Split::Train,
