@@ -9,12 +9,18 @@ purpose="${1:-run}"
 packages=(build-essential pkg-config libudev-dev libwebkit2gtk-4.1-dev libxdo-dev libssl-dev
           libayatana-appindicator3-dev librsvg2-dev)
 command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
+# Board firmware and the C library (libmote.a) are built from this checkout with Debian's Rust and
+# its std source (-Zbuild-std; rustup cannot fetch the embedded targets here): flashing a board and
+# the C/Arduino exports use them.
+packages+=(rustc-web cargo-web rust-web-src rust-web-llvm lld-22)
 if [ "$purpose" = "test" ]; then
-    # Firmware and no_std checks: Debian's Rust 1.96 with its std source (rustup cannot fetch
-    # thumb targets here), the linker rust-lld points to, QEMU for the emulated Cortex-M4 board,
-    # and the ARM GNU tools for C headers and ELF sizes.
-    packages+=(rustc-web cargo-web rust-web-src rust-web-llvm lld-22 qemu-system-arm
+    # QEMU for the emulated boards (Arm; RISC-V in qemu-system-misc), and the ARM GNU tools for
+    # C headers and ELF sizes.
+    packages+=(qemu-system-arm qemu-system-misc
                binutils-arm-none-eabi gcc-arm-none-eabi
+               # The C library's tests: C programs for Arm and RISC-V with picolibc (semihosting),
+               # RISC-V's QEMU (qemu-system-misc, above), CMake for the exported CMakeLists.txt.
+               picolibc-arm-none-eabi gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf cmake
                # The GUI suite: a headless X server and WebKit's WebDriver.
                xvfb webkit2gtk-driver)
 fi

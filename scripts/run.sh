@@ -13,6 +13,10 @@ fi
 (cd ui && npm run --silent build)
 cargo build --quiet --locked --bin mote-studio
 target_dir=$(cargo metadata --format-version 1 --no-deps | sed -E 's/.*"target_directory":"([^"]+)".*/\1/')
+# The C library the C/Arduino exports carry, for every core (a few minutes the first time; then
+# only when the runtime or DSP sources change).
+echo "building the C library for the model exports (scripts/build-clib.sh)"
+scripts/build-clib.sh >/dev/null
 if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
     echo "No display found (DISPLAY/WAYLAND_DISPLAY unset): Mote Studio needs a desktop session." >&2
     echo "Without one, try the command-line tour: scripts/run.sh --tour" >&2

@@ -39,6 +39,9 @@ step "firmware: the emulated Cortex-M4F (QEMU mps2-an386), micro:bit v2, Pico"
 MOTE_FIRMWARE_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}/firmware" scripts/build-firmware.sh
 export MOTE_FIRMWARE_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}/firmware"
 
+step "the C library (libmote.a) for Cortex-M0+, M4F (hard and softfp), M33, RV32IMC and x86-64"
+scripts/build-clib.sh
+
 step "the fuzz targets build (frame decoder, model-blob parser, importers and bundle lock)"
 for fuzz in device-agent/wire/fuzz device-agent/runtime/fuzz pipeline/formats/fuzz; do
     cargo build --quiet --locked --manifest-path "$fuzz/Cargo.toml" --target-dir "${CARGO_TARGET_DIR:-target}/fuzz"

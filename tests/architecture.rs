@@ -58,7 +58,15 @@ fn code_map(text: &str) -> BTreeMap<String, BTreeSet<String>> {
 #[test]
 fn the_code_map_lists_each_crates_dependencies() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let manifests = manifest_dependencies(&root);
+    let mut manifests = manifest_dependencies(&root);
+    // The firmware workspace (built with Debian's toolchain): its library crate has a row of its
+    // own; the board crates share the firmware's row.
+    let boards = ["qemu-mps2-an386", "microbit-v2", "rp2040-pico"];
+    for (name, dependencies) in manifest_dependencies(&root.join("device-agent/firmware")) {
+        if !boards.contains(&name.as_str()) && !manifests.contains_key(&name) {
+            manifests.insert(name, dependencies);
+        }
+    }
     let map = code_map(&std::fs::read_to_string(root.join("ARCHITECTURE.md")).unwrap());
     let mut problems = Vec::new();
     for (name, declared) in &manifests {

@@ -40,6 +40,7 @@ coded_errors!(
     crate::live::LiveError,
     crate::emulator::EmulatorError,
     crate::firmware::FirmwareError,
+    crate::export::ExportError,
     crate::bundle::BundleError,
     crate::models::ModelError,
     crate::int8::Int8Error,

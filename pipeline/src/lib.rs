@@ -2,6 +2,7 @@
 pub mod bundle;
 pub mod emulator;
 pub mod error;
+pub mod export;
 pub mod features;
 pub mod firmware;
 pub mod impulse;

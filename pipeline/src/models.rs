@@ -6,8 +6,6 @@ use mote_project::runs::StoredModel;
 use mote_project::{Project, ProjectError};
 use mote_runtime::{BlobError, Model};
 
-pub use mote_convert::export::{ExportError, FORMATS as EXPORT_FORMATS, write as export};
-
 /// File name of the model blob in a model's folder.
 pub const BLOB_FILE: &str = "model.mote";
 

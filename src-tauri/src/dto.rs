@@ -81,6 +81,11 @@ pub enum ExportFormat {
     C,
     /// A self-contained no_std Rust crate.
     Rust,
+    /// A C library: headers, libmote.a for each core, an example, CMake, README.
+    #[serde(rename = "c-library")]
+    CLibrary,
+    /// An Arduino library (folder and .zip).
+    Arduino,
 }
 
 impl ExportFormat {
@@ -90,6 +95,8 @@ impl ExportFormat {
             ExportFormat::Blob => "blob",
             ExportFormat::C => "c",
             ExportFormat::Rust => "rust",
+            ExportFormat::CLibrary => "c-library",
+            ExportFormat::Arduino => "arduino",
         }
     }
 }
@@ -270,8 +277,12 @@ mod tests {
             activities.map(Activity::name).to_vec(),
             mote_pipeline::virtual_board::activities().collect::<Vec<_>>()
         );
-        let formats = [ExportFormat::Blob, ExportFormat::C, ExportFormat::Rust];
-        assert_eq!(formats.map(ExportFormat::name), mote_pipeline::models::EXPORT_FORMATS);
+        let formats =
+            [ExportFormat::Blob, ExportFormat::C, ExportFormat::Rust, ExportFormat::CLibrary, ExportFormat::Arduino];
+        assert_eq!(formats.map(ExportFormat::name), mote_pipeline::export::FORMATS);
+        for format in formats {
+            assert_eq!(serde_json::to_value(format).unwrap(), format.name());
+        }
         let boards = [FlashBoard::MicrobitV2, FlashBoard::Rp2040Pico];
         assert_eq!(
             boards.map(mote_pipeline::firmware::RealBoard::from),

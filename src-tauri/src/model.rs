@@ -467,8 +467,8 @@ pub async fn deploy_model(
     })
 }
 
-/// Writes the newest model as `blob`, `c` or `rust` into `dir` (asked for with a folder dialog
-/// when not given). Returns the files written.
+/// Writes the newest model in `format` (blob, C header, Rust crate, C library, Arduino library)
+/// into `dir` (asked for with a folder dialog when not given). Returns the files written.
 #[tauri::command]
 #[specta::specta]
 pub async fn export_model(
@@ -477,12 +477,14 @@ pub async fn export_model(
     format: ExportFormat,
     dir: Option<String>,
 ) -> Result<Vec<String>, AppError> {
-    let (_, blob) = with_project(&state, async |project| Ok(model_blob(project, None).await?)).await?;
     let Some(dir) = folder_or_dialog(app, dir).await? else {
         return Ok(Vec::new());
     };
-    let files = mote_pipeline::models::export(format.name(), &blob, &dir)
-        .map_err(|e| AppError::new("export", e.to_string()))?;
+    let files = with_project(&state, async |project| {
+        let (_, blob) = model_blob(project, None).await?;
+        Ok(mote_pipeline::export::export(project, format.name(), &blob, &dir).await?)
+    })
+    .await?;
     Ok(files.iter().map(|f| f.display().to_string()).collect())
 }
 

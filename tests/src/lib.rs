@@ -1,6 +1,7 @@
 //! Shared pieces of the end-to-end tests: starting a real `mote-sim` process and finding the
 //! workspace's binaries.
 
+pub mod clib;
 pub mod gui;
 pub mod qemu;
 

@@ -112,8 +112,8 @@ export const commands = {
 	/**  Uploads the newest model into the connected board's inactive slot. */
 	deployModel: (onProgress: Channel<DeployProgress>) => typedError<DeployResult, AppError>(__TAURI_INVOKE("deploy_model", { onProgress })),
 	/**
-	 *  Writes the newest model as `blob`, `c` or `rust` into `dir` (asked for with a folder dialog
-	 *  when not given). Returns the files written.
+	 *  Writes the newest model in `format` (blob, C header, Rust crate, C library, Arduino library)
+	 *  into `dir` (asked for with a folder dialog when not given). Returns the files written.
 	 */
 	exportModel: (format: ExportFormat, dir: string | null) => typedError<string[], AppError>(__TAURI_INVOKE("export_model", { format, dir })),
 	/**
@@ -276,7 +276,11 @@ export type ExportFormat =
 /**  A C header with the blob as an array. */
 "c" | 
 /**  A self-contained no_std Rust crate. */
-"rust";
+"rust" | 
+/**  A C library: headers, libmote.a for each core, an example, CMake, README. */
+"c-library" | 
+/**  An Arduino library (folder and .zip). */
+"arduino";
 
 /**  Two features of every window, for the feature explorer. */
 export type FeaturePoints = {

@@ -26,8 +26,10 @@ pub struct DeployCommand {
     /// Serial port of the board [default: the only board found].
     #[arg(long)]
     port: Option<String>,
-    /// Write the model as files instead of uploading it: the blob, a C header, or a no_std Rust crate.
-    #[arg(long, value_parser = ["blob", "c", "rust"], requires = "out")]
+    /// Write the model as files instead of uploading it: the blob, a C header, a no_std Rust
+    /// crate, a C library (headers, libmote.a for each core, example, CMake) or an Arduino library
+    /// (folder and .zip).
+    #[arg(long, value_parser = mote_pipeline::export::FORMATS, requires = "out")]
     export: Option<String>,
     /// Folder for `--export`.
     #[arg(long)]
@@ -37,11 +39,19 @@ pub struct DeployCommand {
 pub async fn deploy(command: DeployCommand, json: bool, cancel: &AtomicBool) -> anyhow::Result<()> {
     let project = command.project.open().await?;
     let found = model_blob(&project, command.model).await;
+    let exported = match (&found, command.export.as_deref(), command.out.as_ref()) {
+        (Ok((_, blob)), Some(format), Some(out)) => {
+            if !json {
+                eprintln!("exporting as {format} to {}…", out.display());
+            }
+            Some(mote_pipeline::export::export(&project, format, blob, out).await)
+        }
+        _ => None,
+    };
     project.close().await;
     let (stored, blob) = found?;
-    if let (Some(format), Some(out)) = (command.export.as_deref(), command.out.as_ref()) {
-        let files = mote_pipeline::models::export(format, &blob, out)
-            .with_context(|| format!("exporting model {} to {}", stored.id.0, out.display()))?;
+    if let (Some(files), Some(format), Some(out)) = (exported, command.export.as_deref(), command.out.as_ref()) {
+        let files = files.with_context(|| format!("exporting model {} to {}", stored.id.0, out.display()))?;
         if json {
             print_json(&json!({ "model": stored.id.0, "format": format, "files": files }));
         } else {
