@@ -34,7 +34,7 @@ fn exports() -> &'static [Exported] {
             .map(|(name, dsp, learn)| {
                 let work = root.join(name);
                 std::fs::create_dir_all(&work).unwrap();
-                let project = train_basic_motions(&work, dsp, learn);
+                let project = train_basic_motions(&work, 10_000, dsp, learn);
                 mote(&work, &["deploy", "--project", "p", "--export", "c-library", "--out", "c"]);
                 let blob = std::fs::read(project.join("models/1/model.mote")).unwrap();
                 let expected = tokio::runtime::Runtime::new().unwrap().block_on(async {

@@ -31,14 +31,18 @@ pub fn mote(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-/// A BasicMotions project in `work/p` trained with `dsp`/`learn` (one window per 10 s recording).
-pub fn train_basic_motions(work: &Path, dsp: &str, learn: &str) -> PathBuf {
+/// A BasicMotions project in `work/p` trained with `dsp`/`learn`: one 10 s window per recording,
+/// windows every `stride_ms` on a board's stream.
+pub fn train_basic_motions(work: &Path, stride_ms: u32, dsp: &str, learn: &str) -> PathBuf {
     let dataset = work.join("dataset");
     copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../datasets/basic-motions"), &dataset);
     let toml = std::fs::read_to_string(dataset.join("mote.toml")).unwrap();
-    let start = toml.find("[dsp]").unwrap();
-    std::fs::write(dataset.join("mote.toml"), format!("{}[dsp]\n{dsp}\n\n[learn]\n{learn}\n", &toml[..start]))
-        .unwrap();
+    let start = toml.find("[window]").unwrap();
+    let settings = format!(
+        "{}[window]\nlength_ms = 10000\nstride_ms = {stride_ms}\n\n[dsp]\n{dsp}\n\n[learn]\n{learn}\n",
+        &toml[..start]
+    );
+    std::fs::write(dataset.join("mote.toml"), settings).unwrap();
     mote(work, &["init", "--project", "p"]);
     mote(work, &["import", "--project", "p", dataset.to_str().unwrap()]);
     mote(work, &["train", "--project", "p"]);
