@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use mote_e2e::clib::{Machine, mote, printed_windows, sources, train_basic_motions};
+use mote_e2e::clib::{CNN, DENSE, Machine, mote, printed_windows, sources, train_basic_motions};
 use mote_pipeline::export::ExampleWindow;
 
 struct Exported {
@@ -25,13 +25,9 @@ fn exports() -> &'static [Exported] {
     EXPORTS.get_or_init(|| {
         let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("clib");
         let _ = std::fs::remove_dir_all(&root);
-        let models = [
-            ("dense", "block = \"flatten\"\nstats = [\"mean\", \"std\", \"min\", \"max\", \"rms\", \"skewness\", \"kurtosis\"]", "block = \"dense\"\nhidden = [30, 16]\nepochs = 60"),
-            ("cnn", "block = \"raw\"", "block = \"conv1d\"\nfilters = [8, 16]\nepochs = 8"),
-        ];
-        models
-            .iter()
-            .map(|(name, dsp, learn)| {
+        [("dense", DENSE), ("cnn", CNN)]
+            .into_iter()
+            .map(|(name, (_, dsp, learn))| {
                 let work = root.join(name);
                 std::fs::create_dir_all(&work).unwrap();
                 let project = train_basic_motions(&work, 10_000, dsp, learn);

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use mote_convert::HostBoard;
+use mote_convert::export::c_string;
 use mote_convert::estimate::{self, Footprint};
 use mote_dsp::FeatureBlock;
 use mote_formats::raw_counts::power_of_two_scale;
@@ -308,20 +309,6 @@ async fn axis_scales(project: &Project, model: &Model<'_>) -> Result<Vec<f32>, E
     Ok(scales)
 }
 
-/// A C string literal for any text (bytes other than plain characters as octal escapes).
-fn c_string(text: &str) -> String {
-    let mut out = String::from("\"");
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b" _-.:,/()".contains(&byte) {
-            out.push(byte as char);
-        } else {
-            write!(out, "\\{byte:03o}").unwrap();
-        }
-    }
-    out.push('"');
-    out
-}
-
 /// A float literal C reads back as the same `f32`.
 fn c_float(value: f32) -> String {
     if value.is_finite() { format!("{value:?}f") } else { "0.0f".into() }
@@ -604,17 +591,7 @@ async fn model_files(project: &Project, blob: &[u8]) -> Result<ModelFiles, Expor
 }
 
 fn write_files(out: &Path, files: Vec<(PathBuf, Vec<u8>)>) -> Result<Vec<PathBuf>, ExportError> {
-    let mut written = Vec::new();
-    for (relative, bytes) in files {
-        let path = out.join(relative);
-        let write_error = |source| ExportError::Write { path: path.clone(), source };
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(write_error)?;
-        }
-        std::fs::write(&path, bytes).map_err(write_error)?;
-        written.push(path);
-    }
-    Ok(written)
+    Ok(mote_convert::export::write_files(out, files)?)
 }
 
 fn read(path: PathBuf) -> Result<Vec<u8>, ExportError> {

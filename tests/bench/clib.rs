@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use mote_e2e::clib::{Machine, mote, sources, train_basic_motions};
+use mote_e2e::clib::{CNN, DENSE, Machine, ModelSettings, mote, sources, train_basic_motions};
 use mote_pipeline::emulator::{BootOptions, EmulatedBoard};
 
 const WINDOWS: usize = 6;
@@ -117,7 +117,7 @@ struct Run {
     rust_nn: u64,
 }
 
-fn measure(name: &'static str, port: &str, dsp: &str, learn: &str) -> Run {
+fn measure((name, dsp, learn): ModelSettings, port: &str) -> Run {
     let work = tempfile::tempdir().unwrap();
     // Stride 1 s: the firmware classifies once a second (windows of 10 s, as the example's).
     let project = train_basic_motions(work.path(), 1000, dsp, learn);
@@ -175,20 +175,7 @@ fn main() {
         monitor: None,
     })
     .expect("the emulated board boots");
-    let runs = [
-        measure(
-            "BasicMotions: flatten (7 stats) → dense 42-30-16-4",
-            &board.port,
-            "block = \"flatten\"\nstats = [\"mean\", \"std\", \"min\", \"max\", \"rms\", \"skewness\", \"kurtosis\"]",
-            "block = \"dense\"\nhidden = [30, 16]\nepochs = 60",
-        ),
-        measure(
-            "1-D CNN: raw → conv 8,16 (k3, pool 2) → 4",
-            &board.port,
-            "block = \"raw\"",
-            "block = \"conv1d\"\nfilters = [8, 16]\nepochs = 8",
-        ),
-    ];
+    let runs = [measure(DENSE, &board.port), measure(CNN, &board.port)];
     drop(board);
     println!("instructions per window on the emulated Cortex-M4F (median; C: 40 test windows, firmware: {WINDOWS} live windows):");
     println!("| model | MACs | C library (libmote.a from C) | Rust firmware (DSP + network) | C / firmware |");

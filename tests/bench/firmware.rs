@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use mote_e2e::workspace_binary;
+use mote_e2e::clib::{CNN, DENSE, ModelSettings, mote, train_basic_motions};
 use mote_pipeline::emulator::{BootOptions, EmulatedBoard};
 
 /// From the firmware (device-agent/firmware/qemu-mps2-an386/src/main.rs).
@@ -21,17 +21,6 @@ const STACK_TOP: u32 = 0x2040_0000;
 const STACK_PAINTED: u32 = 64 * 1024;
 const STACK_PAINT: u32 = 0x5354_4b21;
 const WINDOWS: usize = 6;
-
-fn mote(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new(workspace_binary("mote")).current_dir(dir).args(args).output().unwrap();
-    assert!(
-        output.status.success(),
-        "mote {args:?}:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
 
 struct Measured {
     name: &'static str,
@@ -53,21 +42,9 @@ fn median(values: &[u64]) -> u64 {
 
 /// Trains BasicMotions with `dsp`/`learn` settings (stride 1 s, so the board classifies once a
 /// second), uploads it, and reads WINDOWS results with their instruction counts.
-fn measure(name: &'static str, port: &str, dsp: &str, learn: &str) -> Measured {
+fn measure((name, dsp, learn): ModelSettings, port: &str) -> Measured {
     let work = tempfile::tempdir().unwrap();
-    let dataset = work.path().join("dataset");
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../datasets/basic-motions");
-    copy_dir(&source, &dataset);
-    let toml = std::fs::read_to_string(dataset.join("mote.toml")).unwrap();
-    let start = toml.find("[window]").unwrap();
-    let settings = format!(
-        "{}[window]\nlength_ms = 10000\nstride_ms = 1000\n\n[dsp]\n{dsp}\n\n[learn]\n{learn}\n",
-        &toml[..start]
-    );
-    std::fs::write(dataset.join("mote.toml"), settings).unwrap();
-    mote(work.path(), &["init", "--project", "p"]);
-    mote(work.path(), &["import", "--project", "p", dataset.to_str().unwrap()]);
-    mote(work.path(), &["train", "--project", "p"]);
+    train_basic_motions(work.path(), 1000, dsp, learn);
     mote(work.path(), &["deploy", "--project", "p", "--port", port]);
     let text = mote(
         work.path(),
@@ -97,18 +74,6 @@ fn measure(name: &'static str, port: &str, dsp: &str, learn: &str) -> Measured {
         dsp: dsp_counts,
         nn: nn_counts,
         estimated,
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
     }
 }
 
@@ -204,26 +169,8 @@ fn main() {
     })
     .expect("the emulated board boots");
 
-    let runs = [
-        measure(
-            "BasicMotions: flatten (7 stats) → dense 42-30-16-4",
-            &board.port,
-            "block = \"flatten\"\nstats = [\"mean\", \"std\", \"min\", \"max\", \"rms\", \"skewness\", \"kurtosis\"]",
-            "block = \"dense\"\nhidden = [30, 16]\nepochs = 60",
-        ),
-        measure(
-            "1-D CNN: raw → conv 8,16 (k3, pool 2) → 4",
-            &board.port,
-            "block = \"raw\"",
-            "block = \"conv1d\"\nfilters = [8, 16]\nepochs = 8",
-        ),
-        measure(
-            "spectral (FFT 64) → dense 30-16-4",
-            &board.port,
-            "block = \"spectral\"",
-            "block = \"dense\"\nhidden = [30, 16]\nepochs = 60",
-        ),
-    ];
+    let spectral = ("spectral (FFT 64) → dense 30-16-4", "block = \"spectral\"", "block = \"dense\"\nhidden = [30, 16]\nepochs = 60");
+    let runs = [measure(DENSE, &board.port), measure(CNN, &board.port), measure(spectral, &board.port)];
     let stack = stack_high_water(&monitor);
     drop(board);
 

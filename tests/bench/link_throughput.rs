@@ -34,7 +34,7 @@ async fn run_at(rate_hz: u32) -> Run {
     args.ramp = true;
     args.rates = vec![rate_hz];
     args.flash = Some(dir.path().join("flash.bin"));
-    args.device_id = format!("bench-{rate_hz}");
+    args.device_id = Some(format!("bench-{rate_hz}"));
     let stop = Arc::new(AtomicBool::new(false));
     let (sender, receiver) = std::sync::mpsc::channel();
     let board_thread = {

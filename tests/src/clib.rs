@@ -31,6 +31,20 @@ pub fn mote(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// A model to train on BasicMotions: its name in tables, the `[dsp]` and `[learn]` settings.
+pub type ModelSettings = (&'static str, &'static str, &'static str);
+
+/// Statistics → dense: the preset's network.
+pub const DENSE: ModelSettings = (
+    "BasicMotions: flatten (7 stats) → dense 42-30-16-4",
+    "block = \"flatten\"\nstats = [\"mean\", \"std\", \"min\", \"max\", \"rms\", \"skewness\", \"kurtosis\"]",
+    "block = \"dense\"\nhidden = [30, 16]\nepochs = 60",
+);
+
+/// Raw window → 1-D CNN.
+pub const CNN: ModelSettings =
+    ("1-D CNN: raw → conv 8,16 (k3, pool 2) → 4", "block = \"raw\"", "block = \"conv1d\"\nfilters = [8, 16]\nepochs = 8");
+
 /// A BasicMotions project in `work/p` trained with `dsp`/`learn`: one 10 s window per recording,
 /// windows every `stride_ms` on a board's stream.
 pub fn train_basic_motions(work: &Path, stride_ms: u32, dsp: &str, learn: &str) -> PathBuf {

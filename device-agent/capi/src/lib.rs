@@ -74,6 +74,10 @@ pub struct MoteResult {
     anomaly: f32,
 }
 
+impl MoteResult {
+    const EMPTY: MoteResult = MoteResult { seq: 0, top: -1, n_scores: 0, scores: [0; MAX_LABELS], anomaly: f32::NAN };
+}
+
 /// `mote_model_info`.
 #[repr(C)]
 pub struct MoteModelInfo {
@@ -232,7 +236,7 @@ impl Context {
             .dsp()
             .compute(window, self.n_axes as usize, scales, model.rate_hz(), features, scratch)
             .map_err(|_| ERR_RUN)?;
-        let mut out = MoteResult { seq: self.seq, top: -1, n_scores: 0, scores: [0; MAX_LABELS], anomaly: f32::NAN };
+        let mut out = MoteResult { seq: self.seq, ..MoteResult::EMPTY };
         if let Some(score) = model.anomaly_score(features) {
             out.anomaly = score;
         }
@@ -521,11 +525,44 @@ pub unsafe extern "C" fn mote_run(ctx: *mut Context, result: *mut MoteResult) ->
     if !context.is_full() {
         return ERR_WINDOW_NOT_FULL;
     }
-    let mut out = MoteResult { seq: 0, top: -1, n_scores: 0, scores: [0; MAX_LABELS], anomaly: f32::NAN };
+    let mut out = MoteResult::EMPTY;
     if let Err(status) = context.classify(None, &mut out) {
         return status;
     }
     context.advance();
+    // SAFETY: non-null and writable, as the caller promises.
+    unsafe { result.write_unaligned(out) };
+    OK
+}
+
+/// The checks of the whole-window calls, then `run` on the caller's values and the result written.
+///
+/// # Safety
+/// `ctx` a `mote_context`; `window` null or `n_values` readable values; `result` null or writable.
+unsafe fn classify_whole<T>(
+    ctx: *mut Context,
+    window: *const T,
+    n_values: usize,
+    result: *mut MoteResult,
+    run: impl FnOnce(&mut Context, &[T], &mut MoteResult) -> Result<(), i32>,
+) -> i32 {
+    // SAFETY: forwarded from the caller.
+    let context = match unsafe { context(ctx) } {
+        Ok(context) => context,
+        Err(status) => return status,
+    };
+    if window.is_null() || result.is_null() {
+        return ERR_NULL;
+    }
+    if n_values != context.window_len() {
+        return ERR_SAMPLE_COUNT;
+    }
+    // SAFETY: non-null; the caller promises n_values readable values.
+    let values = unsafe { core::slice::from_raw_parts(window, n_values) };
+    let mut out = MoteResult::EMPTY;
+    if let Err(status) = run(context, values, &mut out) {
+        return status;
+    }
     // SAFETY: non-null and writable, as the caller promises.
     unsafe { result.write_unaligned(out) };
     OK
@@ -541,25 +578,7 @@ pub unsafe extern "C" fn mote_classify_i16(
     result: *mut MoteResult,
 ) -> i32 {
     // SAFETY: forwarded from the caller.
-    let context = match unsafe { context(ctx) } {
-        Ok(context) => context,
-        Err(status) => return status,
-    };
-    if window.is_null() || result.is_null() {
-        return ERR_NULL;
-    }
-    if n_values != context.window_len() {
-        return ERR_SAMPLE_COUNT;
-    }
-    // SAFETY: non-null; the caller promises n_values readable values.
-    let window = unsafe { core::slice::from_raw_parts(window, n_values) };
-    let mut out = MoteResult { seq: 0, top: -1, n_scores: 0, scores: [0; MAX_LABELS], anomaly: f32::NAN };
-    if let Err(status) = context.classify(Some(window), &mut out) {
-        return status;
-    }
-    // SAFETY: non-null and writable.
-    unsafe { result.write_unaligned(out) };
-    OK
+    unsafe { classify_whole(ctx, window, n_values, result, |context, values, out| context.classify(Some(values), out)) }
 }
 
 /// # Safety
@@ -572,35 +591,21 @@ pub unsafe extern "C" fn mote_classify_f32(
     result: *mut MoteResult,
 ) -> i32 {
     // SAFETY: forwarded from the caller.
-    let context = match unsafe { context(ctx) } {
-        Ok(context) => context,
-        Err(status) => return status,
-    };
-    if window.is_null() || result.is_null() {
-        return ERR_NULL;
+    unsafe {
+        classify_whole(ctx, window, n_values, result, |context, values, out| {
+            if values.iter().any(|value| !value.is_finite()) {
+                return Err(ERR_VALUE);
+            }
+            let n_axes = context.n_axes as usize;
+            let scales = context.scales;
+            for (index, (count, &value)) in context.window().iter_mut().zip(values).enumerate() {
+                *count = to_count(value, scales[index % n_axes]).unwrap_or(0);
+            }
+            context.filled = 0;
+            context.skip = 0;
+            context.classify(None, out)
+        })
     }
-    if n_values != context.window_len() {
-        return ERR_SAMPLE_COUNT;
-    }
-    // SAFETY: non-null; the caller promises n_values readable values.
-    let values = unsafe { core::slice::from_raw_parts(window, n_values) };
-    if values.iter().any(|value| !value.is_finite()) {
-        return ERR_VALUE;
-    }
-    let n_axes = context.n_axes as usize;
-    let scales = context.scales;
-    for (index, (count, &value)) in context.window().iter_mut().zip(values).enumerate() {
-        *count = to_count(value, scales[index % n_axes]).unwrap_or(0);
-    }
-    context.filled = 0;
-    context.skip = 0;
-    let mut out = MoteResult { seq: 0, top: -1, n_scores: 0, scores: [0; MAX_LABELS], anomaly: f32::NAN };
-    if let Err(status) = context.classify(None, &mut out) {
-        return status;
-    }
-    // SAFETY: non-null and writable.
-    unsafe { result.write_unaligned(out) };
-    OK
 }
 
 /// # Safety

@@ -35,6 +35,11 @@ pub fn write(format: &str, blob: &[u8], out: &Path) -> Result<Vec<PathBuf>, Expo
         "rust" => rust_crate(&model)?,
         other => return Err(ExportError::Format(other.to_string())),
     };
+    write_files(out, files)
+}
+
+/// Writes `files` (paths relative to `out`, folders created); returns the paths written.
+pub fn write_files(out: &Path, files: Vec<(PathBuf, Vec<u8>)>) -> Result<Vec<PathBuf>, ExportError> {
     let mut written = Vec::new();
     for (relative, bytes) in files {
         let path = out.join(relative);
@@ -49,7 +54,7 @@ pub fn write(format: &str, blob: &[u8], out: &Path) -> Result<Vec<PathBuf>, Expo
 }
 
 /// A C string literal for any text (non-alphanumerics as octal escapes).
-fn c_string(text: &str) -> String {
+pub fn c_string(text: &str) -> String {
     let mut out = String::from("\"");
     for byte in text.bytes() {
         if byte.is_ascii_alphanumeric() || b" _-.:".contains(&byte) {
