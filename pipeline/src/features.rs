@@ -1,8 +1,12 @@
 //! Features: every window of every sample through the impulse's DSP block — the same
 //! `mote-dsp` code a board runs.
 
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
 use mote_dsp::{FeatureBlock, WindowSpec};
-use mote_project::{Sample, Split};
+use mote_project::{Project, ProjectError, Sample, SampleFilter, SampleInfo, Split};
+use sha2::{Digest, Sha256};
 
 use crate::impulse::Impulse;
 
@@ -16,6 +20,8 @@ pub enum FeatureError {
     Dsp { sample: String, error: mote_dsp::DspError },
     #[error("no samples to compute features from")]
     Empty,
+    #[error(transparent)]
+    Project(#[from] ProjectError),
 }
 
 impl FeatureError {
@@ -25,6 +31,7 @@ impl FeatureError {
             FeatureError::Rate { .. } => "features.rate",
             FeatureError::Dsp { .. } => "features.dsp",
             FeatureError::Empty => "features.empty",
+            FeatureError::Project(error) => error.code(),
         }
     }
 }
@@ -126,4 +133,159 @@ pub fn compute_features(samples: &[Sample], impulse: &Impulse) -> Result<Feature
         return Err(FeatureError::Empty);
     }
     Ok(set)
+}
+
+/// Where a project's features came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FeatureSource {
+    /// Read from the project's feature cache: nothing they depend on changed.
+    Cached,
+    /// Computed from the samples (and cached for next time).
+    Computed,
+}
+
+/// Cached feature sets a project keeps (the oldest beyond this are removed).
+const CACHE_ENTRIES: usize = 6;
+/// Bumped when the cache file's layout changes.
+const CACHE_FORMAT: u32 = 1;
+
+/// The features of the project's samples that `filter` selects, through `impulse`: from the
+/// project's cache (`cache/features/`) when the impulse's window, axes, rate and DSP block, the
+/// samples (names, labels, splits, content) and the DSP code are what they were; computed and
+/// cached otherwise. A cache file that cannot be read is computed anew; one that cannot be
+/// written only costs the next run the time.
+pub async fn project_features(
+    project: &Project,
+    impulse: &Impulse,
+    filter: &SampleFilter,
+) -> Result<(FeatureSet, FeatureSource), FeatureError> {
+    let infos = project.list_samples(filter).await?;
+    let dir = project.dir().join("cache").join("features");
+    let path = dir.join(format!("{}.bin", cache_key(impulse, &infos)));
+    if let Some(set) = read_cache(&path) {
+        return Ok((set, FeatureSource::Cached));
+    }
+    let samples = project.load_samples(filter).await?;
+    let set = compute_features(&samples, impulse)?;
+    write_cache(&dir, &path, &set);
+    Ok((set, FeatureSource::Computed))
+}
+
+/// A hash of everything a feature set depends on.
+fn cache_key(impulse: &Impulse, infos: &[SampleInfo]) -> String {
+    let mut hash = Sha256::new();
+    hash.update(CACHE_FORMAT.to_le_bytes());
+    hash.update(dsp_code_fingerprint());
+    let settings = serde_json::json!({
+        "dsp": impulse.dsp, "window": impulse.window, "axes": impulse.axes, "rate_hz": impulse.rate_hz,
+    });
+    hash.update(settings.to_string().as_bytes());
+    for info in infos {
+        for field in [info.name.as_str(), info.label.as_str(), split_name(info.split), info.hash.0.as_str()] {
+            hash.update((field.len() as u64).to_le_bytes());
+            hash.update(field.as_bytes());
+        }
+    }
+    mote_formats::recording::hex(&hash.finalize())
+}
+
+/// The DSP crate's sources (as `mote-convert` embeds them): features computed by other code are
+/// not reused.
+fn dsp_code_fingerprint() -> &'static [u8; 32] {
+    static FINGERPRINT: OnceLock<[u8; 32]> = OnceLock::new();
+    FINGERPRINT.get_or_init(|| {
+        let mut hash = Sha256::new();
+        for (name, text) in mote_convert::export::dsp_sources() {
+            hash.update(name.as_bytes());
+            hash.update(text.as_bytes());
+        }
+        hash.finalize().into()
+    })
+}
+
+fn split_name(split: Split) -> &'static str {
+    match split {
+        Split::Train => "train",
+        Split::Test => "test",
+    }
+}
+
+/// The cache file: postcard of [`CachedSet`].
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CachedSet {
+    format: u32,
+    n_features: u64,
+    features: Vec<f32>,
+    labels: Vec<String>,
+    /// 0 train, 1 test.
+    splits: Vec<u8>,
+    sample_names: Vec<String>,
+}
+
+fn read_cache(path: &Path) -> Option<FeatureSet> {
+    let bytes = std::fs::read(path).ok()?;
+    let cached: CachedSet = postcard::from_bytes(&bytes).ok()?;
+    let n_features = usize::try_from(cached.n_features).ok()?;
+    let rows = cached.labels.len();
+    let consistent = cached.format == CACHE_FORMAT
+        && cached.splits.len() == rows
+        && cached.sample_names.len() == rows
+        && rows.checked_mul(n_features) == Some(cached.features.len());
+    if !consistent {
+        return None;
+    }
+    let splits = cached
+        .splits
+        .iter()
+        .map(|split| match split {
+            0 => Some(Split::Train),
+            1 => Some(Split::Test),
+            _ => None,
+        })
+        .collect::<Option<Vec<_>>>()?;
+    // Touch it, so the newest-used entries are the ones kept.
+    let _ = std::fs::File::options().append(true).open(path).and_then(|file| file.set_modified(std::time::SystemTime::now()));
+    Some(FeatureSet {
+        features: cached.features,
+        n_features,
+        labels: cached.labels,
+        splits,
+        sample_names: cached.sample_names,
+    })
+}
+
+fn write_cache(dir: &Path, path: &Path, set: &FeatureSet) {
+    let cached = CachedSet {
+        format: CACHE_FORMAT,
+        n_features: set.n_features as u64,
+        features: set.features.clone(),
+        labels: set.labels.clone(),
+        splits: set.splits.iter().map(|split| u8::from(*split == Split::Test)).collect(),
+        sample_names: set.sample_names.clone(),
+    };
+    let Ok(bytes) = postcard::to_stdvec(&cached) else { return };
+    if std::fs::create_dir_all(dir).is_err() {
+        return;
+    }
+    // Written beside and renamed: a reader never sees half a file.
+    let temporary = path.with_extension("tmp");
+    if std::fs::write(&temporary, bytes).is_ok() && std::fs::rename(&temporary, path).is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    prune(dir);
+}
+
+/// Keeps the [`CACHE_ENTRIES`] most recently used files.
+fn prune(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let mut files: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .flatten()
+        .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "bin"))
+        .filter_map(|entry| Some((entry.metadata().ok()?.modified().ok()?, entry.path())))
+        .collect();
+    files.sort_by(|a, b| b.0.cmp(&a.0));
+    for (_, path) in files.into_iter().skip(CACHE_ENTRIES) {
+        let _ = std::fs::remove_file(path);
+    }
 }

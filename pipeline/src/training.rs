@@ -14,7 +14,7 @@ use serde::Serialize;
 
 pub use mote_train::Evaluation;
 
-use crate::features::{FeatureError, FeatureSet, compute_features};
+use crate::features::{FeatureError, FeatureSet, FeatureSource, project_features};
 use crate::impulse::{Impulse, ImpulseError};
 use crate::int8::{Int8Error, Int8Report, impulse_meta, quantize_block};
 use crate::models::{BLOB_FILE, ModelError, ModelMetrics, latest_model};
@@ -89,6 +89,8 @@ pub struct TrainReport {
     pub test: Option<Evaluation>,
     /// The int8 model (blob stored as `model.mote` with the model).
     pub int8: Int8Report,
+    /// Whether the features came from the project's cache or were computed for this run.
+    pub features: FeatureSource,
     pub seconds: f64,
 }
 
@@ -123,8 +125,7 @@ pub async fn train_project(
 ) -> Result<TrainReport, TrainingError> {
     let started = std::time::Instant::now();
     let impulse = Impulse::from_config(project.config())?;
-    let samples = project.load_samples(&SampleFilter::default()).await?;
-    let all = compute_features(&samples, &impulse)?;
+    let (all, features) = project_features(project, &impulse, &SampleFilter::default()).await?;
     let train = all.split(Split::Train);
     if train.n_rows() == 0 {
         return Err(TrainingError::NoTrainingData);
@@ -219,6 +220,7 @@ pub async fn train_project(
         weights_sha256: weights_fingerprint(&block),
         test,
         int8,
+        features,
         seconds: started.elapsed().as_secs_f64(),
     })
 }
@@ -329,12 +331,11 @@ pub async fn test_project_windows(
         return Err(TrainingError::NotAClassifier(stored.id.0));
     };
     let impulse = Impulse::from_config(project.config())?;
-    let samples =
-        project.load_samples(&SampleFilter { split: Some(Split::Test), ..SampleFilter::default() }).await?;
-    if samples.is_empty() {
+    let filter = SampleFilter { split: Some(Split::Test), ..SampleFilter::default() };
+    if project.list_samples(&filter).await?.is_empty() {
         return Err(TrainingError::NoTestData);
     }
-    let test = compute_features(&samples, &impulse)?;
+    let (test, _) = project_features(project, &impulse, &filter).await?;
     let labels = model.label_names().to_vec();
     let truth = label_indices(&test, &labels)?;
     let probabilities = model.predict(&test.features);

@@ -377,8 +377,12 @@ pub async fn run(command: ProjectCommand, json: bool, cancel: Arc<AtomicBool>) -
             if json {
                 print_json(&report);
             } else {
+                let features = match report.features {
+                    mote_pipeline::features::FeatureSource::Cached => "features from the project's cache",
+                    mote_pipeline::features::FeatureSource::Computed => "features computed",
+                };
                 println!(
-                    "trained model {} on {} windows × {} features in {:.1} s",
+                    "trained model {} on {} windows × {} features in {:.1} s ({features})",
                     report.model, report.train_windows, report.n_features, report.seconds
                 );
                 match &report.test {

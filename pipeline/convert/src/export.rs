@@ -13,6 +13,11 @@ mod vendored {
     include!(concat!(env!("OUT_DIR"), "/vendored.rs"));
 }
 
+/// The `mote-dsp` sources this build embeds (path in the crate, text).
+pub fn dsp_sources() -> &'static [(&'static str, &'static str)] {
+    vendored::DSP_SOURCES
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
     #[error("the model blob is not valid: {0}")]
