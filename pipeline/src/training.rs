@@ -91,6 +91,9 @@ pub struct TrainReport {
     pub int8: Int8Report,
     /// Whether the features came from the project's cache or were computed for this run.
     pub features: FeatureSource,
+    /// The training loop alone (epochs, validation after each), seconds.
+    pub fit_seconds: f64,
+    /// The whole run (features, training, evaluation, quantization, plots, storing), seconds.
     pub seconds: f64,
 }
 
@@ -163,6 +166,7 @@ pub async fn train_project(
         }
     };
     let epochs = block.history().epochs.clone();
+    let fit_seconds = block.history().seconds;
     for epoch in &epochs {
         project
             .record_epoch(run, epoch.epoch as u32, &serde_json::to_value(epoch).unwrap_or_default())
@@ -221,6 +225,7 @@ pub async fn train_project(
         test,
         int8,
         features,
+        fit_seconds,
         seconds: started.elapsed().as_secs_f64(),
     })
 }

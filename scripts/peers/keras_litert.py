@@ -292,7 +292,7 @@ def main():
         ("latency per window (µs)", float(mote_runtime["latency_us"]), peer_latency, ".2f"),
         ("training, whole step (s)", args.mote_train_wall, whole_seconds, ".1f"),
         ("training, in process (s)", float(mote_train["seconds"]), pipeline_seconds, ".1f"),
-        ("training, fit only (s)", None, fit_seconds, ".1f"),
+        ("training, fit only (s)", mote_train.get("fit_seconds"), fit_seconds, ".1f"),
     ]
     versions = {
         "python": platform.python_version(),
@@ -331,8 +331,8 @@ def main():
           "delegate), called from Python, so it includes Python call overhead: invoke alone takes "
           f"{peer_invoke_latency:.2f} µs. Without the default delegate (builtin kernels): "
           f"{builtin_latency:.2f} µs per window, int8 accuracy {builtin_accuracy:.3f}.")
-    print(f"- Training, whole step: Mote = `mote --json train` wall time (debug build of the CLI, "
-          f"dependencies at opt-level 0): features, training, PTQ, evaluation, storing; Keras = this "
+    print(f"- Training, whole step: Mote = `mote --json train` wall time (the dev-profile CLI, "
+          f"burn's numeric crates optimised): features, training, PTQ, evaluation, storing; Keras = this "
           f"process up to the int8 evaluation, including {imports_seconds:.1f} s of importing TensorFlow.")
     print("- Training, in process: Mote = the report's `seconds` (features → fit → PTQ → evaluation); "
           "Keras = standardise + build + fit + predict + convert + int8 evaluation.")
