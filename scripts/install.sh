@@ -21,6 +21,8 @@ if [ "$purpose" = "test" ]; then
                # The C library's tests: C programs for Arm and RISC-V with picolibc (semihosting),
                # RISC-V's QEMU (qemu-system-misc, above), CMake for the exported CMakeLists.txt.
                picolibc-arm-none-eabi gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf cmake
+               # Speech synthesis for the calibration benchmark's keyword set.
+               espeak-ng
                # The GUI suite: a headless X server and WebKit's WebDriver.
                xvfb webkit2gtk-driver)
 fi

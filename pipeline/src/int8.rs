@@ -3,7 +3,7 @@
 //! model on the test windows.
 
 use mote_convert::estimate::{Estimate, Footprint, estimate};
-use mote_convert::{Comparison, ImpulseMeta, QuantizeConfig};
+use mote_convert::{Comparison, ImpulseMeta, QuantizeConfig, TensorQuant};
 use mote_runtime::{BlobError, Model, RunError};
 use mote_train::LearnedBlock;
 use serde::Serialize;
@@ -41,6 +41,10 @@ pub struct Int8Report {
     pub arena_bytes: usize,
     pub macs: u64,
     pub calibration_rows: usize,
+    /// How activation ranges were calibrated, and each tensor's quantization (input, then every
+    /// layer's output): its range, scale, zero point and the share of the min/max range kept.
+    pub calibration: QuantizeConfig,
+    pub tensors: Vec<TensorQuant>,
     /// Float vs int8 on the test split (when it has windows).
     pub comparison: Option<Comparison>,
     pub footprint: Footprint,
@@ -69,14 +73,14 @@ pub fn quantize_block(
     test: Option<(&FeatureSet, &[usize])>,
     uncertain_threshold: f32,
 ) -> Result<(Vec<u8>, Int8Report), Int8Error> {
-    let (blob, calibration_rows) = match block {
+    let config = QuantizeConfig::default();
+    let (blob, calibration_rows, tensors) = match block {
         LearnedBlock::Classifier(model) => {
             let exported = model.export();
-            let quantized =
-                mote_convert::quantize(&exported, meta, &train.features, &QuantizeConfig::default())?;
-            (quantized.blob, quantized.calibration_rows)
+            let quantized = mote_convert::quantize(&exported, meta, &train.features, &config)?;
+            (quantized.blob, quantized.calibration_rows, quantized.tensors)
         }
-        LearnedBlock::Anomaly(model) => (mote_convert::anomaly_blob(model, meta)?, 0),
+        LearnedBlock::Anomaly(model) => (mote_convert::anomaly_blob(model, meta)?, 0, Vec::new()),
     };
     let model = Model::parse(&blob).map_err(Int8Error::Blob)?;
     let comparison = match (block, test) {
@@ -91,6 +95,8 @@ pub fn quantize_block(
         arena_bytes: model.arena_len(),
         macs: model.macs(),
         calibration_rows,
+        calibration: config,
+        tensors,
         comparison,
         footprint: Footprint::of(&model),
         estimates: estimate(&model),

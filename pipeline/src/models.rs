@@ -23,6 +23,9 @@ pub struct ModelMetrics {
     pub int8_agreement: Option<f32>,
     pub blob_bytes: Option<usize>,
     pub arena_bytes: Option<usize>,
+    /// Each activation tensor's int8 quantization as calibrated (range, scale, zero point, the
+    /// share of the min/max range kept): input first, then every layer's output.
+    pub int8_tensors: Vec<mote_convert::TensorQuant>,
 }
 
 impl ModelMetrics {

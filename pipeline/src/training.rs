@@ -202,6 +202,7 @@ pub async fn train_project(
         int8_agreement: int8.comparison.as_ref().map(|c| c.agreement),
         blob_bytes: Some(int8.blob_bytes),
         arena_bytes: Some(int8.arena_bytes),
+        int8_tensors: int8.tensors.clone(),
     };
     let metrics = serde_json::to_value(&metrics).expect("metrics are plain numbers and strings");
     let model = project.save_model(Some(run), kind(&block), &files, &metrics).await?;

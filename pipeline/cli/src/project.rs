@@ -400,6 +400,28 @@ pub async fn run(command: ProjectCommand, json: bool, cancel: Arc<AtomicBool>) -
                         comparison.float.top1_accuracy,
                         100.0 * comparison.agreement
                     );
+                    for class in &comparison.per_class {
+                        println!(
+                            "  {:<20} {:>5} windows · float {:.3} · int8 {:.3}",
+                            class.label, class.windows, class.float_accuracy, class.int8_accuracy
+                        );
+                    }
+                }
+                let clipped: Vec<String> = int8
+                    .tensors
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, tensor)| tensor.clip < 1.0)
+                    .map(|(index, tensor)| {
+                        let name = if index == 0 { "input".to_string() } else { format!("layer {index}") };
+                        format!("{name} {:.0} %", 100.0 * tensor.clip)
+                    })
+                    .collect();
+                if !clipped.is_empty() {
+                    println!(
+                        "int8 ranges clipped where that quantizes the calibration data better: {}",
+                        clipped.join(", ")
+                    );
                 }
                 println!(
                     "int8 model {} bytes, arena {} bytes, {} MACs per window",

@@ -10,7 +10,7 @@ pub mod export;
 pub mod host;
 pub mod quantize;
 
-pub use evaluate::{Comparison, compare, int8_probabilities};
+pub use evaluate::{ClassComparison, Comparison, compare, int8_probabilities};
 pub use host::{HostBoard, HostRunError, WindowResult};
 pub use quantize::{
     Calibration, ImpulseMeta, QuantizeConfig, QuantizeError, QuantizedModel, TensorQuant, anomaly_blob,

@@ -24,7 +24,20 @@ pub enum Calibration {
     MinMax,
     /// The `percentile`-th and `(100 − percentile)`-th percentiles (e.g. 99.99).
     Percentile { percentile: f32 },
+    /// Per tensor, the range with the least quantization error: the min/max range (kept) or
+    /// that range clipped towards 0 by a factor, whichever gives the smallest mean squared error
+    /// of quantizing the calibration values — so a few extreme values (e.g. a wide-range feature)
+    /// no longer cost every other value its resolution. The factor is recorded per tensor.
+    Mse,
 }
+
+/// The clipping factors [`Calibration::Mse`] tries: 1 (min/max), then down to 0.2 in ~3 % steps.
+fn clip_factors() -> impl Iterator<Item = f32> {
+    (0..55).map(|step| 0.97f32.powi(step)).filter(|factor| *factor >= 0.2)
+}
+
+/// Values an MSE search scores at most (evenly spread over those seen).
+const MSE_SAMPLE: usize = 200_000;
 
 /// Quantization settings.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -37,7 +50,7 @@ pub struct QuantizeConfig {
 
 impl Default for QuantizeConfig {
     fn default() -> Self {
-        Self { calibration_rows: 1000, calibration: Calibration::MinMax }
+        Self { calibration_rows: 1000, calibration: Calibration::Mse }
     }
 }
 
@@ -53,13 +66,20 @@ pub struct ImpulseMeta {
 }
 
 /// The quantization of one activation tensor.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct TensorQuant {
     /// Calibrated range (widened to include 0).
     pub min: f32,
     pub max: f32,
     pub scale: f32,
     pub zero_point: i8,
+    /// The share of the min/max range kept (1 = min/max; below 1 = clipped by the MSE search).
+    #[serde(default = "full_range")]
+    pub clip: f32,
+}
+
+fn full_range() -> f32 {
+    1.0
 }
 
 impl TensorQuant {
@@ -69,7 +89,21 @@ impl TensorQuant {
         let span = f64::from(max) - f64::from(min);
         let scale = if span > 0.0 { span / 255.0 } else { 1.0 / 255.0 };
         let zero_point = (-128.0 - f64::from(min) / scale).round().clamp(-128.0, 127.0) as i8;
-        Self { min, max, scale: scale as f32, zero_point }
+        Self { min, max, scale: scale as f32, zero_point, clip: 1.0 }
+    }
+
+    /// Mean squared error of quantizing and dequantizing `values` with this quantization.
+    fn squared_error(&self, values: &[f32]) -> f64 {
+        let (scale, zero_point) = (f64::from(self.scale), f64::from(self.zero_point));
+        let total: f64 = values
+            .iter()
+            .map(|&value| {
+                let q = (f64::from(value) / scale + zero_point).round().clamp(-128.0, 127.0);
+                let error = f64::from(value) - (q - zero_point) * scale;
+                error * error
+            })
+            .sum();
+        total / values.len().max(1) as f64
     }
 }
 
@@ -150,12 +184,36 @@ fn calibration_indices(n_rows: usize, limit: usize) -> Vec<usize> {
     (0..limit.max(1)).map(|i| i * n_rows / limit.max(1)).collect()
 }
 
+/// The tensor's quantization from the values it took on the calibration rows.
+fn calibrate(values: &mut [f32], calibration: Calibration) -> TensorQuant {
+    match calibration {
+        Calibration::Mse if !values.is_empty() => {
+            let (min, max) = range_of(values, Calibration::MinMax);
+            let step = values.len().div_ceil(MSE_SAMPLE).max(1);
+            let sample: Vec<f32> = values.iter().step_by(step).copied().collect();
+            let mut best = (TensorQuant::from_range(min, max), f64::INFINITY);
+            for clip in clip_factors() {
+                let candidate = TensorQuant { clip, ..TensorQuant::from_range(min * clip, max * clip) };
+                let error = candidate.squared_error(&sample);
+                if error < best.1 {
+                    best = (candidate, error);
+                }
+            }
+            best.0
+        }
+        _ => {
+            let (min, max) = range_of(values, calibration);
+            TensorQuant::from_range(min, max)
+        }
+    }
+}
+
 fn range_of(values: &mut [f32], calibration: Calibration) -> (f32, f32) {
     if values.is_empty() {
         return (0.0, 0.0);
     }
     match calibration {
-        Calibration::MinMax => {
+        Calibration::MinMax | Calibration::Mse => {
             values.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)))
         }
         Calibration::Percentile { percentile } => {
@@ -228,13 +286,7 @@ pub fn quantize(
             values.extend(output);
         }
     }
-    let mut quants: Vec<TensorQuant> = seen
-        .iter_mut()
-        .map(|values| {
-            let (min, max) = range_of(values, config.calibration);
-            TensorQuant::from_range(min, max)
-        })
-        .collect();
+    let mut quants: Vec<TensorQuant> = seen.iter_mut().map(|values| calibrate(values, config.calibration)).collect();
     // Pooling and flatten keep their input's quantization (max pooling cannot leave its range).
     for (idx, layer) in model.layers.iter().enumerate() {
         if matches!(layer.kind, LayerKind::MaxPool1d { .. } | LayerKind::Flatten) {
@@ -381,4 +433,32 @@ pub fn anomaly_blob(model: &mote_train::AnomalyModel, meta: &ImpulseMeta) -> Res
         radii: model.radii().iter().map(|&r| r.max(1e-6)).collect(),
     });
     Ok(builder.build()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Many values in ±1 and a few at ±2.5 (as a normalised feature with rare spikes): min/max
+    /// spends half the int8 steps on the spikes, and the MSE search must clip them; without the
+    /// spikes the range stays whole.
+    #[test]
+    fn the_mse_search_clips_rare_spikes_and_keeps_a_plain_range() {
+        let n = 200_000;
+        let mut plain: Vec<f32> = (0..n).map(|i| ((i * 7919) % 10_007) as f32 / 5003.5 - 1.0).collect();
+        let mut spiky = plain.clone();
+        spiky.extend([2.5, -2.5, 2.5, -2.5]);
+        let min_max = calibrate(&mut spiky.clone(), Calibration::MinMax);
+        let mse = calibrate(&mut spiky, Calibration::Mse);
+        assert_eq!(min_max.clip, 1.0);
+        assert!(mse.clip < 0.85, "rare spikes are clipped: {}", mse.clip);
+        assert!(mse.squared_error(&spiky) < min_max.squared_error(&spiky));
+        assert!(mse.scale < min_max.scale);
+
+        let kept = calibrate(&mut plain, Calibration::Mse);
+        assert!(kept.clip > 0.9, "a plain range stays (nearly) whole: {}", kept.clip);
+        // An empty tensor and a constant one quantize without panicking.
+        assert_eq!(calibrate(&mut [], Calibration::Mse).clip, 1.0);
+        assert!(calibrate(&mut [0.0; 10], Calibration::Mse).scale > 0.0);
+    }
 }
