@@ -62,7 +62,12 @@ fn example_matches_host(export: &Exported, machine: Machine) -> usize {
     let text = &ran.text;
     assert!(ran.success, "{} on {machine:?}: {}\n{text}", export.name, ran.status);
     let printed = printed_windows(text);
-    assert_eq!(printed.len(), export.expected.len(), "{} on {machine:?}: windows printed\n{text}", export.name);
+    assert_eq!(
+        printed.len(),
+        export.expected.len(),
+        "{} on {machine:?}: windows printed\n{text}",
+        export.name
+    );
     for (window, host) in printed.iter().zip(&export.expected) {
         let host_anomaly = host.anomaly.map_or(0x7fc0_0000, f32::to_bits);
         assert_eq!(
@@ -83,7 +88,9 @@ fn the_exported_c_example_computes_the_hosts_scores_on_every_core() {
     for export in exports() {
         // Every BasicMotions test recording is one window (10 s at 10 Hz, stride 10 s).
         assert_eq!(export.expected.len(), 40, "{}: the example embeds every test window", export.name);
-        for machine in [Machine::Host, Machine::CortexM4f, Machine::Rv32, Machine::CortexM33, Machine::CortexM0] {
+        for machine in
+            [Machine::Host, Machine::CortexM4f, Machine::Rv32, Machine::CortexM33, Machine::CortexM0]
+        {
             assert_eq!(example_matches_host(export, machine), 40);
         }
     }
@@ -142,7 +149,14 @@ fn an_export_is_the_same_bytes_every_time_and_bad_formats_are_named() {
     let export = &exports()[0];
     let work = export.project.parent().unwrap();
     mote(work, &["deploy", "--project", "p", "--export", "c-library", "--out", "c-again"]);
-    for file in ["include/mote.h", "include/mote_model.h", "src/mote_model.c", "examples/static_buffer/windows.h", "README.md", "lib/cortex-m4f/libmote.a"] {
+    for file in [
+        "include/mote.h",
+        "include/mote_model.h",
+        "src/mote_model.c",
+        "examples/static_buffer/windows.h",
+        "README.md",
+        "lib/cortex-m4f/libmote.a",
+    ] {
         assert_eq!(
             std::fs::read(export.dir.join(file)).unwrap(),
             std::fs::read(work.join("c-again").join(file)).unwrap(),
@@ -210,7 +224,8 @@ fn the_arduino_export_follows_the_library_specification_and_its_sketch_builds_an
     // The zip holds one top folder, the library, with the same files as the folder written beside it.
     let zip_path = out.join("Mote_p.zip");
     let mut zip = zip_reader(&zip_path);
-    let mut names: Vec<String> = (0..zip.len()).map(|i| zip.by_index(i).unwrap().name().unwrap().to_string()).collect();
+    let mut names: Vec<String> =
+        (0..zip.len()).map(|i| zip.by_index(i).unwrap().name().unwrap().to_string()).collect();
     names.sort();
     assert!(names.iter().all(|name| name.starts_with("Mote_p/")), "one top folder: {names:?}");
     let unpacked = out.join("unpacked");
@@ -218,13 +233,27 @@ fn the_arduino_export_follows_the_library_specification_and_its_sketch_builds_an
     let library = unpacked.join("Mote_p");
     for name in &names {
         let relative = name.strip_prefix("Mote_p/").unwrap();
-        assert_eq!(std::fs::read(library.join(relative)).unwrap(), std::fs::read(out.join("Mote_p").join(relative)).unwrap(), "{name}");
+        assert_eq!(
+            std::fs::read(library.join(relative)).unwrap(),
+            std::fs::read(out.join("Mote_p").join(relative)).unwrap(),
+            "{name}"
+        );
     }
 
     // library.properties (Arduino library specification, 1.5 format).
     let props = properties(&std::fs::read_to_string(library.join("library.properties")).unwrap());
     let get = |key: &str| props.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
-    for required in ["name", "version", "author", "maintainer", "sentence", "paragraph", "category", "url", "architectures"] {
+    for required in [
+        "name",
+        "version",
+        "author",
+        "maintainer",
+        "sentence",
+        "paragraph",
+        "category",
+        "url",
+        "architectures",
+    ] {
         assert!(get(required).is_some_and(|v| !v.is_empty()), "library.properties lacks {required}");
     }
     let name = get("name").unwrap();
@@ -232,15 +261,35 @@ fn the_arduino_export_follows_the_library_specification_and_its_sketch_builds_an
     assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || " _-.".contains(c)), "name {name}");
     assert_eq!(name.replace(' ', "_"), "Mote_p", "the folder is the name with spaces as underscores");
     let version = get("version").unwrap();
-    assert_eq!(version.split('.').filter(|part| part.parse::<u32>().is_ok()).count(), 3, "semver version {version}");
-    let categories = ["Display", "Communication", "Signal Input/Output", "Sensors", "Device Control", "Timing", "Data Storage", "Data Processing", "Other"];
+    assert_eq!(
+        version.split('.').filter(|part| part.parse::<u32>().is_ok()).count(),
+        3,
+        "semver version {version}"
+    );
+    let categories = [
+        "Display",
+        "Communication",
+        "Signal Input/Output",
+        "Sensors",
+        "Device Control",
+        "Timing",
+        "Data Storage",
+        "Data Processing",
+        "Other",
+    ];
     assert!(categories.contains(&get("category").unwrap()));
     assert_eq!(get("precompiled"), Some("true"));
     assert_eq!(get("ldflags"), Some("-lmote"));
     let include = get("includes").unwrap();
     assert!(library.join("src").join(include).is_file(), "includes={include} is in src/");
     // Precompiled archives where the cores' builders look: src/{build.mcu}[/{fpu}-{float-abi}].
-    for folder in ["cortex-m0plus", "cortex-m4/fpv4-sp-d16-softfp", "cortex-m4/fpv4-sp-d16-hard", "cortex-m33/fpv5-sp-d16-hard", "esp32c3"] {
+    for folder in [
+        "cortex-m0plus",
+        "cortex-m4/fpv4-sp-d16-softfp",
+        "cortex-m4/fpv4-sp-d16-hard",
+        "cortex-m33/fpv5-sp-d16-hard",
+        "esp32c3",
+    ] {
         let archive = library.join("src").join(folder).join("libmote.a");
         assert!(archive.is_file(), "{} missing", archive.display());
         assert_eq!(&std::fs::read(&archive).unwrap()[..8], b"!<arch>\n", "{folder}: an ar archive");
@@ -255,11 +304,20 @@ fn the_arduino_export_follows_the_library_specification_and_its_sketch_builds_an
     let build = out.join("build");
     std::fs::create_dir_all(&build).unwrap();
     let cores = [
-        ("cortex-m4/fpv4-sp-d16-softfp", vec!["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=softfp", "-mfpu=fpv4-sp-d16"], true),
+        (
+            "cortex-m4/fpv4-sp-d16-softfp",
+            vec!["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=softfp", "-mfpu=fpv4-sp-d16"],
+            true,
+        ),
         ("cortex-m0plus", vec!["-mcpu=cortex-m0plus", "-mthumb", "-mfloat-abi=soft"], false),
     ];
     let picolibc = ["--specs=picolibc.specs", "--oslib=semihost", "--crt0=semihost"];
-    let memory = ["-Wl,--defsym=__flash=0x0", "-Wl,--defsym=__flash_size=0x400000", "-Wl,--defsym=__ram=0x20000000", "-Wl,--defsym=__ram_size=0x400000"];
+    let memory = [
+        "-Wl,--defsym=__flash=0x0",
+        "-Wl,--defsym=__flash_size=0x400000",
+        "-Wl,--defsym=__ram=0x20000000",
+        "-Wl,--defsym=__ram_size=0x400000",
+    ];
     for (folder, flags, runs) in cores {
         let tag = folder.replace('/', "-");
         let object = |name: &str| build.join(format!("{tag}-{name}.o"));
@@ -281,7 +339,12 @@ fn the_arduino_export_follows_the_library_specification_and_its_sketch_builds_an
             assert!(status.success(), "{compiler} {} for {folder}", source.display());
         };
         let cxx = ["-std=gnu++17", "-fno-exceptions", "-fno-rtti"];
-        compile("arm-none-eabi-g++", &[&cxx[..], &["-include", "Arduino.h", "-x", "c++"]].concat(), &sketch, "sketch");
+        compile(
+            "arm-none-eabi-g++",
+            &[&cxx[..], &["-include", "Arduino.h", "-x", "c++"]].concat(),
+            &sketch,
+            "sketch",
+        );
         compile("arm-none-eabi-g++", &[&cxx[..], &["-DLOOPS=3000"]].concat(), &stub.join("main.cpp"), "main");
         compile("arm-none-eabi-gcc", &[], &library.join("src/mote_model.c"), "model");
         let elf = build.join(format!("{tag}.elf"));

@@ -17,11 +17,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use mote_convert::HostBoard;
-use mote_convert::export::c_string;
 use mote_convert::estimate::{self, Footprint};
+use mote_convert::export::c_string;
 use mote_dsp::FeatureBlock;
 use mote_formats::raw_counts::power_of_two_scale;
-use mote_project::{Project, ProjectError, SampleFilter, Split};
+use mote_project::{Project, ProjectError, Sample, SampleFilter, Split};
 use mote_runtime::Model;
 
 /// A core `libmote.a` is built for.
@@ -52,7 +52,10 @@ pub const CORES: [Core; 6] = [
         rust_target: "thumbv7em-none-eabihf",
         cflags: "-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16",
         describe: "Cortex-M4F and Cortex-M7, hard-float ABI (STM32F4/L4/F7/H7, nRF52, i.MX RT…)",
-        arduino: Some(("cortex-m4/fpv4-sp-d16-hard", "Arduino Renesas (UNO R4) and other hard-float Cortex-M4 cores")),
+        arduino: Some((
+            "cortex-m4/fpv4-sp-d16-hard",
+            "Arduino Renesas (UNO R4) and other hard-float Cortex-M4 cores",
+        )),
     },
     Core {
         name: "cortex-m4f-softfp",
@@ -94,7 +97,12 @@ pub const CONTEXT_BYTES: usize = 256;
 pub const FORMATS: [&str; 5] = ["blob", "c", "rust", "c-library", "arduino"];
 
 /// Writes the model `blob` of `project` in `format` into `out`; returns the files written.
-pub async fn export(project: &Project, format: &str, blob: &[u8], out: &Path) -> Result<Vec<PathBuf>, ExportError> {
+pub async fn export(
+    project: &Project,
+    format: &str,
+    blob: &[u8],
+    out: &Path,
+) -> Result<Vec<PathBuf>, ExportError> {
     match format {
         "c-library" => export_c_library(project, blob, out).await,
         "arduino" => export_arduino(project, blob, out).await,
@@ -140,9 +148,8 @@ impl ExportError {
         match self {
             ExportError::NotBuilt { .. } => "library.not_built",
             ExportError::BuildFailed(_) | ExportError::RunBuild(_) => "build_failed",
-            ExportError::UnknownFormat(_) | ExportError::Export(mote_convert::export::ExportError::Format(_)) => {
-                "export.format"
-            }
+            ExportError::UnknownFormat(_)
+            | ExportError::Export(mote_convert::export::ExportError::Format(_)) => "export.format",
             ExportError::Export(mote_convert::export::ExportError::Blob(_))
             | ExportError::Blob(_)
             | ExportError::Dsp(_) => "model.invalid",
@@ -242,18 +249,20 @@ pub struct ExampleWindow {
 /// the model's window and stride, at most [`EXAMPLE_BUDGET_BYTES`] of counts, each classified on
 /// the host with the board's code.
 pub async fn example_windows(project: &Project, blob: &[u8]) -> Result<Vec<ExampleWindow>, ExportError> {
+    let samples = project.load_samples(&SampleFilter::default()).await?;
+    windows_of(&samples, blob)
+}
+
+fn windows_of(all: &[Sample], blob: &[u8]) -> Result<Vec<ExampleWindow>, ExportError> {
     let model = Model::parse(blob)?;
-    let mut samples =
-        project.load_samples(&SampleFilter { split: Some(Split::Test), ..SampleFilter::default() }).await?;
-    if samples.is_empty() {
-        samples = project.load_samples(&SampleFilter::default()).await?;
-    }
+    let test: Vec<&Sample> = all.iter().filter(|sample| sample.info.split == Split::Test).collect();
+    let samples = if test.is_empty() { all.iter().collect() } else { test };
     let axes: Vec<&str> = model.axes().collect();
     let (window, stride) = (model.window_samples(), model.stride_samples().max(1));
     let per_window = window * axes.len() * 2;
     let budget = (EXAMPLE_BUDGET_BYTES / per_window.max(1)).max(1);
     let mut windows = Vec::new();
-    for sample in &samples {
+    for sample in samples {
         let recording = &sample.recording;
         let Some(columns) = axes
             .iter()
@@ -288,9 +297,8 @@ pub async fn example_windows(project: &Project, blob: &[u8]) -> Result<Vec<Examp
 
 /// Per axis, the power-of-two size of one count that holds the project's largest value on that
 /// axis in ±32767 counts: the default scales for samples pushed as floats.
-async fn axis_scales(project: &Project, model: &Model<'_>) -> Result<Vec<f32>, ExportError> {
-    let samples = project.load_samples(&SampleFilter::default()).await?;
-    let scales = model
+fn axis_scales(samples: &[Sample], model: &Model<'_>) -> Vec<f32> {
+    model
         .axes()
         .map(|axis| {
             let largest = samples
@@ -300,13 +308,18 @@ async fn axis_scales(project: &Project, model: &Model<'_>) -> Result<Vec<f32>, E
                     let column = recording.axes.iter().position(|a| a.name == axis)?;
                     let width = recording.n_axes();
                     let scale = recording.axes[column].scale;
-                    recording.raw.iter().skip(column).step_by(width.max(1)).map(|raw| f64::from(raw.unsigned_abs()) * scale).reduce(f64::max)
+                    recording
+                        .raw
+                        .iter()
+                        .skip(column)
+                        .step_by(width.max(1))
+                        .map(|raw| f64::from(raw.unsigned_abs()) * scale)
+                        .reduce(f64::max)
                 })
                 .fold(0.0, f64::max);
             power_of_two_scale(largest) as f32
         })
-        .collect();
-    Ok(scales)
+        .collect()
 }
 
 /// A float literal C reads back as the same `f32`.
@@ -326,7 +339,7 @@ pub fn model_header(model: &Model<'_>, memory: &MemoryParts, scales: &[f32]) -> 
     let mut h = String::new();
     let labels: Vec<&str> = model.labels().collect();
     let axes: Vec<&str> = model.axes().collect();
-    let _ = writeln!(h, "/* Mote model {}: generated by Mote; do not edit. */", c_string(model.name()).replace("*/", "* /"));
+    let _ = writeln!(h, "/* Mote model {}: generated by Mote; do not edit. */", c_string(model.name()));
     let _ = writeln!(h, "/* Run it with mote.h (libmote.a); see README.md. */");
     let _ = writeln!(h, "#ifndef MOTE_MODEL_H\n#define MOTE_MODEL_H\n\n#include <stdint.h>\n");
     let define = |h: &mut String, name: &str, value: String, comment: &str| {
@@ -347,19 +360,44 @@ pub fn model_header(model: &Model<'_>, memory: &MemoryParts, scales: &[f32]) -> 
         ),
     );
     define(&mut h, "MOTE_MODEL_AXES", format!("{}u", axes.len()), "");
-    define(&mut h, "MOTE_MODEL_WINDOW_SAMPLES", format!("{}u", model.window_samples()), "Samples (time steps) per window");
-    define(&mut h, "MOTE_MODEL_WINDOW_VALUES", format!("{}u", model.window_samples() * axes.len()), "Values per window: samples x axes, interleaved");
+    define(
+        &mut h,
+        "MOTE_MODEL_WINDOW_SAMPLES",
+        format!("{}u", model.window_samples()),
+        "Samples (time steps) per window",
+    );
+    define(
+        &mut h,
+        "MOTE_MODEL_WINDOW_VALUES",
+        format!("{}u", model.window_samples() * axes.len()),
+        "Values per window: samples x axes, interleaved",
+    );
     define(&mut h, "MOTE_MODEL_STRIDE_SAMPLES", format!("{}u", model.stride_samples()), "");
     define(&mut h, "MOTE_MODEL_RATE_HZ", c_float(model.rate_hz()), "");
     define(&mut h, "MOTE_MODEL_FEATURES", format!("{}u", model.n_features()), "");
     define(&mut h, "MOTE_MODEL_LABEL_COUNT", format!("{}u", labels.len()), "");
     define(&mut h, "MOTE_MODEL_HAS_ANOMALY", format!("{}", u8::from(model.anomaly().is_some())), "");
     for (index, label) in labels.iter().enumerate() {
-        define(&mut h, &format!("MOTE_MODEL_LABEL_{}", identifier(label).to_ascii_uppercase()), format!("{index}u"), "");
+        define(
+            &mut h,
+            &format!("MOTE_MODEL_LABEL_{}", identifier(label).to_ascii_uppercase()),
+            format!("{index}u"),
+            "",
+        );
     }
     let list = |items: &[&str]| items.iter().map(|item| c_string(item)).collect::<Vec<_>>().join(", ");
-    define(&mut h, "MOTE_MODEL_LABELS", format!("{{ {} }}", list(&labels)), "Initializer: const char *labels[MOTE_MODEL_LABEL_COUNT] = MOTE_MODEL_LABELS;");
-    define(&mut h, "MOTE_MODEL_AXIS_NAMES", format!("{{ {} }}", list(&axes)), "Initializer, the model's axis order");
+    define(
+        &mut h,
+        "MOTE_MODEL_LABELS",
+        format!("{{ {} }}", list(&labels)),
+        "Initializer: const char *labels[MOTE_MODEL_LABEL_COUNT] = MOTE_MODEL_LABELS;",
+    );
+    define(
+        &mut h,
+        "MOTE_MODEL_AXIS_NAMES",
+        format!("{{ {} }}", list(&axes)),
+        "Initializer, the model's axis order",
+    );
     define(
         &mut h,
         "MOTE_MODEL_AXIS_SCALES",
@@ -367,14 +405,19 @@ pub fn model_header(model: &Model<'_>, memory: &MemoryParts, scales: &[f32]) -> 
         "Initializer: one count's size per axis covering the project's data (for mote_push_f32); use your sensor's own when you push its raw counts",
     );
     let _ = writeln!(h, "\n#ifdef __cplusplus\nextern \"C\" {{\n#endif\n");
-    let _ = writeln!(h, "/** The model blob (mote_model.c). */\nextern const uint8_t mote_model_blob[MOTE_MODEL_BLOB_SIZE];");
+    let _ = writeln!(
+        h,
+        "/** The model blob (mote_model.c). */\nextern const uint8_t mote_model_blob[MOTE_MODEL_BLOB_SIZE];"
+    );
     let _ = writeln!(h, "\n#ifdef __cplusplus\n}}\n#endif\n\n#endif /* MOTE_MODEL_H */");
     h
 }
 
 /// `mote_model.c`: the blob's bytes.
 pub fn model_source(model: &Model<'_>) -> String {
-    let mut c = String::from("/* The Mote model blob: generated by Mote; do not edit. */\n#include \"mote_model.h\"\n\n");
+    let mut c = String::from(
+        "/* The Mote model blob: generated by Mote; do not edit. */\n#include \"mote_model.h\"\n\n",
+    );
     c.push_str("const uint8_t mote_model_blob[MOTE_MODEL_BLOB_SIZE] = {\n");
     for line in model.bytes().chunks(16) {
         let bytes: Vec<String> = line.iter().map(|b| format!("0x{b:02x}")).collect();
@@ -392,7 +435,8 @@ pub fn example_data(model: &Model<'_>, windows: &[ExampleWindow]) -> String {
     let n_labels = model.n_labels().max(1);
     let _ = writeln!(h, "#define EXAMPLE_WINDOWS {}u\n", windows.len());
     let _ = writeln!(h, "/* Raw counts, MOTE_MODEL_WINDOW_VALUES per window (interleaved axes). */");
-    let _ = writeln!(h, "static const int16_t example_counts[EXAMPLE_WINDOWS][MOTE_MODEL_WINDOW_VALUES] = {{");
+    let _ =
+        writeln!(h, "static const int16_t example_counts[EXAMPLE_WINDOWS][MOTE_MODEL_WINDOW_VALUES] = {{");
     for window in windows {
         let _ = writeln!(h, "    {{ /* {} ({}) */", c_string(&window.sample), c_string(&window.label));
         for line in window.counts.chunks(24) {
@@ -407,7 +451,10 @@ pub fn example_data(model: &Model<'_>, windows: &[ExampleWindow]) -> String {
         let values: Vec<String> = window.scales.iter().map(|s| c_float(*s)).collect();
         let _ = writeln!(h, "    {{ {} }},", values.join(", "));
     }
-    let _ = writeln!(h, "}};\n\n/* Mote's scores (and top label index, -1 without a classifier) for each window. */");
+    let _ = writeln!(
+        h,
+        "}};\n\n/* Mote's scores (and top label index, -1 without a classifier) for each window. */"
+    );
     let _ = writeln!(h, "static const int8_t example_scores[EXAMPLE_WINDOWS][{n_labels}] = {{");
     for window in windows {
         let mut values: Vec<String> = window.scores.iter().map(|s| s.to_string()).collect();
@@ -422,7 +469,10 @@ pub fn example_data(model: &Model<'_>, windows: &[ExampleWindow]) -> String {
     for line in tops.chunks(24) {
         let _ = writeln!(h, "    {},", line.join(", "));
     }
-    let _ = writeln!(h, "}};\n/* Anomaly scores as IEEE-754 bits (0x7fc00000, NaN, without an anomaly block). */");
+    let _ = writeln!(
+        h,
+        "}};\n/* Anomaly scores as IEEE-754 bits (0x7fc00000, NaN, without an anomaly block). */"
+    );
     let _ = writeln!(h, "static const uint32_t example_anomaly_bits[EXAMPLE_WINDOWS] = {{");
     let bits: Vec<String> =
         windows.iter().map(|w| format!("0x{:08x}u", w.anomaly.map_or(0x7fc0_0000, f32::to_bits))).collect();
@@ -525,14 +575,21 @@ fn readme(model: &Model<'_>, memory: &MemoryParts, windows: usize) -> String {
          same scores in your firmware as in Mote, bit for bit. No allocation, no global state.\n"
     );
     let _ = writeln!(r, "## Files\n");
-    let _ = writeln!(r, "- `include/mote.h`: the API (every function, status and buffer is documented there).");
-    let _ = writeln!(r, "- `include/mote_model.h`, `src/mote_model.c`: this model's blob and sizes (`MOTE_MODEL_*`).");
+    let _ =
+        writeln!(r, "- `include/mote.h`: the API (every function, status and buffer is documented there).");
+    let _ = writeln!(
+        r,
+        "- `include/mote_model.h`, `src/mote_model.c`: this model's blob and sizes (`MOTE_MODEL_*`)."
+    );
     let _ = writeln!(r, "- `lib/<core>/libmote.a`: the library for each core below.");
     let _ = writeln!(
         r,
         "- `examples/static_buffer/`: classifies {windows} window(s) of the project's data given as arrays and checks each against Mote's result."
     );
-    let _ = writeln!(r, "- `CMakeLists.txt`: targets `mote` (the archive, `-DMOTE_CORE=<core>`) and `mote_model`.\n");
+    let _ = writeln!(
+        r,
+        "- `CMakeLists.txt`: targets `mote` (the archive, `-DMOTE_CORE=<core>`) and `mote_model`.\n"
+    );
     let _ = writeln!(r, "## Cores\n\n| folder | for | compile your code with |\n|---|---|---|");
     for core in &CORES {
         let flags = if core.cflags.is_empty() { "(the host compiler's defaults)" } else { core.cflags };
@@ -549,7 +606,12 @@ fn readme(model: &Model<'_>, memory: &MemoryParts, windows: usize) -> String {
         model.stride_samples()
     );
     let _ = writeln!(r, "- Labels: {}.", model.labels().collect::<Vec<_>>().join(", "));
-    let _ = writeln!(r, "- Flash: the model blob is {} B; the library code it uses (runtime and DSP) is at most about {} B on a Cortex-M4F (linked with `--gc-sections`, only what the model calls stays).", model.bytes().len(), estimate::RUNTIME_CODE_BYTES + estimate::DSP_CODE_BYTES);
+    let _ = writeln!(
+        r,
+        "- Flash: the model blob is {} B; the library code it uses (runtime and DSP) is at most about {} B on a Cortex-M4F (linked with `--gc-sections`, only what the model calls stays).",
+        model.bytes().len(),
+        estimate::RUNTIME_CODE_BYTES + estimate::DSP_CODE_BYTES
+    );
     let _ = writeln!(
         r,
         "- RAM: `MOTE_MODEL_MEMORY_SIZE` = {} B (window {} B, features {} B, DSP scratch {} B, arena {} B, 3 B alignment) plus a `mote_context` of {CONTEXT_BYTES} B, plus stack.",
@@ -559,10 +621,18 @@ fn readme(model: &Model<'_>, memory: &MemoryParts, windows: usize) -> String {
         memory.scratch,
         memory.arena
     );
-    let _ = writeln!(r, "- Work per window: {} multiply-accumulates in the network; the DSP block reads {} values.\n", footprint.macs, footprint.dsp_values);
+    let _ = writeln!(
+        r,
+        "- Work per window: {} multiply-accumulates in the network; the DSP block reads {} values.\n",
+        footprint.macs, footprint.dsp_values
+    );
     let _ = writeln!(r, "| target | estimated latency per window |\n|---|---|");
     for estimate in estimate::estimate(model) {
-        let _ = writeln!(r, "| {} | {:.2} ms (DSP {:.2} ms, network {:.2} ms) |", estimate.target.name, estimate.latency_ms, estimate.dsp_ms, estimate.nn_ms);
+        let _ = writeln!(
+            r,
+            "| {} | {:.2} ms (DSP {:.2} ms, network {:.2} ms) |",
+            estimate.target.name, estimate.latency_ms, estimate.dsp_ms, estimate.nn_ms
+        );
     }
     r
 }
@@ -579,8 +649,9 @@ struct ModelFiles {
 async fn model_files(project: &Project, blob: &[u8]) -> Result<ModelFiles, ExportError> {
     let model = Model::parse(blob)?;
     let memory = memory_bytes(&model)?;
-    let scales = axis_scales(project, &model).await?;
-    let windows = example_windows(project, blob).await?;
+    let samples = project.load_samples(&SampleFilter::default()).await?;
+    let scales = axis_scales(&samples, &model);
+    let windows = windows_of(&samples, blob)?;
     Ok(ModelFiles {
         header: model_header(&model, &memory, &scales),
         source: model_source(&model),
@@ -600,7 +671,11 @@ fn read(path: PathBuf) -> Result<Vec<u8>, ExportError> {
 
 /// `mote deploy --export c-library`: headers, every core's `libmote.a`, the example, CMake and
 /// README into `out`. Returns the files written.
-pub async fn export_c_library(project: &Project, blob: &[u8], out: &Path) -> Result<Vec<PathBuf>, ExportError> {
+pub async fn export_c_library(
+    project: &Project,
+    blob: &[u8],
+    out: &Path,
+) -> Result<Vec<PathBuf>, ExportError> {
     let libs = prebuilt()?;
     let model = Model::parse(blob)?;
     let files = model_files(project, blob).await?;
@@ -614,21 +689,24 @@ pub async fn export_c_library(project: &Project, blob: &[u8], out: &Path) -> Res
         (PathBuf::from("README.md"), readme(&model, &files.memory, files.windows).into_bytes()),
     ];
     for core in &CORES {
-        out_files.push((PathBuf::from(format!("lib/{}/libmote.a", core.name)), read(libs.join(core.name).join("libmote.a"))?));
+        out_files.push((
+            PathBuf::from(format!("lib/{}/libmote.a", core.name)),
+            read(libs.join(core.name).join("libmote.a"))?,
+        ));
     }
     write_files(out, out_files)
 }
 
-/// The Arduino library's name (`library.properties`) and folder for a model.
-pub fn arduino_name(model: &Model<'_>) -> (String, String) {
+/// The Arduino library's name for a model (`library.properties`); without spaces, it is also its
+/// folder's name.
+pub fn arduino_name(model: &Model<'_>) -> String {
     let base: String = model
         .name()
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' })
         .collect();
     let base = base.trim_matches('_');
-    let name = if base.is_empty() { "Mote_model".to_string() } else { format!("Mote_{base}") };
-    (name.clone(), name)
+    if base.is_empty() { "Mote_model".to_string() } else { format!("Mote_{base}") }
 }
 
 /// The sketch: an accelerometer window, the model's scores printed.
@@ -718,8 +796,8 @@ pub async fn export_arduino(project: &Project, blob: &[u8], out: &Path) -> Resul
     let libs = prebuilt()?;
     let model = Model::parse(blob)?;
     let files = model_files(project, blob).await?;
-    let (name, folder) = arduino_name(&model);
-    let header = format!("{folder}.h");
+    let name = arduino_name(&model);
+    let header = format!("{name}.h");
     let properties = format!(
         "name={name}\nversion=1.0.0\nauthor=Mote\nmaintainer=Mote <mote@example.invalid>\n\
          sentence=The Mote model {model_name} with Mote's int8 runtime and DSP.\n\
@@ -745,15 +823,16 @@ pub async fn export_arduino(project: &Project, blob: &[u8], out: &Path) -> Resul
         ("README.md".into(), readme(&model, &files.memory, files.windows).into_bytes()),
     ];
     for core in &CORES {
-        if let Some((folder, _)) = core.arduino {
-            entries.push((format!("src/{folder}/libmote.a"), read(libs.join(core.name).join("libmote.a"))?));
+        if let Some((mcu_folder, _)) = core.arduino {
+            entries
+                .push((format!("src/{mcu_folder}/libmote.a"), read(libs.join(core.name).join("libmote.a"))?));
         }
     }
     let mut written = write_files(
-        &out.join(&folder),
+        &out.join(&name),
         entries.iter().map(|(path, bytes)| (PathBuf::from(path), bytes.clone())).collect(),
     )?;
-    let zip_path = out.join(format!("{folder}.zip"));
+    let zip_path = out.join(format!("{name}.zip"));
     let zip_error = |source: std::io::Error| ExportError::Write { path: zip_path.clone(), source };
     let file = std::fs::File::create(&zip_path).map_err(zip_error)?;
     let mut zip = zip::ZipWriter::new(file);
@@ -764,7 +843,7 @@ pub async fn export_arduino(project: &Project, blob: &[u8], out: &Path) -> Resul
         .unix_permissions(0o644);
     let to_io = |error: zip::result::ZipError| std::io::Error::other(error.to_string());
     for (path, bytes) in &entries {
-        zip.start_file(format!("{folder}/{path}"), options).map_err(to_io).map_err(zip_error)?;
+        zip.start_file(format!("{name}/{path}"), options).map_err(to_io).map_err(zip_error)?;
         zip.write_all(bytes).map_err(zip_error)?;
     }
     zip.finish().map_err(to_io).map_err(zip_error)?;

@@ -245,7 +245,10 @@ fn read_cache(path: &Path) -> Option<FeatureSet> {
         })
         .collect::<Option<Vec<_>>>()?;
     // Touch it, so the newest-used entries are the ones kept.
-    let _ = std::fs::File::options().append(true).open(path).and_then(|file| file.set_modified(std::time::SystemTime::now()));
+    let _ = std::fs::File::options()
+        .append(true)
+        .open(path)
+        .and_then(|file| file.set_modified(std::time::SystemTime::now()));
     Some(FeatureSet {
         features: cached.features,
         n_features,

@@ -338,10 +338,11 @@ pub async fn test_project_windows(
     };
     let impulse = Impulse::from_config(project.config())?;
     let filter = SampleFilter { split: Some(Split::Test), ..SampleFilter::default() };
-    if project.list_samples(&filter).await?.is_empty() {
-        return Err(TrainingError::NoTestData);
-    }
-    let (test, _) = project_features(project, &impulse, &filter).await?;
+    let test = match project_features(project, &impulse, &filter).await {
+        Ok((test, _)) => test,
+        Err(FeatureError::Empty) => return Err(TrainingError::NoTestData),
+        Err(error) => return Err(error.into()),
+    };
     let labels = model.label_names().to_vec();
     let truth = label_indices(&test, &labels)?;
     let probabilities = model.predict(&test.features);

@@ -19,7 +19,8 @@ async fn source(project: &Project) -> FeatureSource {
 
 fn cache_files(project: &Project) -> Vec<std::path::PathBuf> {
     let dir = project.dir().join("cache/features");
-    let mut files: Vec<_> = std::fs::read_dir(dir).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+    let mut files: Vec<_> =
+        std::fs::read_dir(dir).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
     files.sort();
     files
 }
@@ -47,8 +48,18 @@ async fn features_are_computed_once_per_impulse_and_data() {
     let samples = project.load_samples(&SampleFilter::default()).await.unwrap();
     let computed = compute_features(&samples, &impulse).unwrap();
     assert_eq!(
-        (cached.features.iter().map(|f| f.to_bits()).collect::<Vec<_>>(), &cached.labels, &cached.splits, &cached.sample_names),
-        (computed.features.iter().map(|f| f.to_bits()).collect::<Vec<_>>(), &computed.labels, &computed.splits, &computed.sample_names)
+        (
+            cached.features.iter().map(|f| f.to_bits()).collect::<Vec<_>>(),
+            &cached.labels,
+            &cached.splits,
+            &cached.sample_names
+        ),
+        (
+            computed.features.iter().map(|f| f.to_bits()).collect::<Vec<_>>(),
+            &computed.labels,
+            &computed.splits,
+            &computed.sample_names
+        )
     );
 
     // A different DSP block computes; going back to the first reads its entry again.

@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
 
-from keras_litert import ADAM_EPSILON, LEARNING_RATE, SEED, fit_standardisation, read_features, stratified_split  # noqa: E402
+from keras_litert import SEED, classifier, fit_standardisation, read_features, stratified_split  # noqa: E402
 
 
 def numbers(text):
@@ -57,17 +57,7 @@ def build(keras, args, n_features, n_classes):
                 x = layers.MaxPool1D(args.pool)(x)
         x = layers.Flatten()(x)
         x = layers.Dropout(args.dropout)(x)
-    for units in args.hidden:
-        x = layers.Dense(units, activation="relu", kernel_initializer="he_uniform")(x)
-        x = layers.Dropout(args.dropout)(x)
-    outputs = layers.Dense(n_classes, activation="softmax", kernel_initializer="glorot_uniform")(x)
-    model = keras.Model(inputs, outputs)
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=LEARNING_RATE, epsilon=ADAM_EPSILON),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    return model
+    return classifier(keras, inputs, x, args.hidden, args.dropout, n_classes)
 
 
 def main():

@@ -95,13 +95,13 @@ def fit_standardisation(rows):
     return mean.astype(np.float32), std.astype(np.float32)
 
 
-def build_model(keras, n_features, n_classes):
+def classifier(keras, inputs, x, hidden, dropout, n_classes):
+    """Mote's dense head on `x` (ReLU + dropout per hidden layer, softmax output, its initialisers
+    and Adam settings), compiled as a model from `inputs`."""
     layers = keras.layers
-    inputs = keras.Input(shape=(n_features,), name="features")
-    x = inputs
-    for units in HIDDEN:
+    for units in hidden:
         x = layers.Dense(units, activation="relu", kernel_initializer="he_uniform")(x)
-        x = layers.Dropout(DROPOUT)(x)
+        x = layers.Dropout(dropout)(x)
     outputs = layers.Dense(n_classes, activation="softmax", kernel_initializer="glorot_uniform")(x)
     model = keras.Model(inputs, outputs)
     model.compile(
@@ -110,6 +110,11 @@ def build_model(keras, n_features, n_classes):
         metrics=["accuracy"],
     )
     return model
+
+
+def build_model(keras, n_features, n_classes):
+    inputs = keras.Input(shape=(n_features,), name="features")
+    return classifier(keras, inputs, inputs, HIDDEN, DROPOUT, n_classes)
 
 
 def convert_int8(tf, model, calibration_rows):

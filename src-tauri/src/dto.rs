@@ -277,8 +277,13 @@ mod tests {
             activities.map(Activity::name).to_vec(),
             mote_pipeline::virtual_board::activities().collect::<Vec<_>>()
         );
-        let formats =
-            [ExportFormat::Blob, ExportFormat::C, ExportFormat::Rust, ExportFormat::CLibrary, ExportFormat::Arduino];
+        let formats = [
+            ExportFormat::Blob,
+            ExportFormat::C,
+            ExportFormat::Rust,
+            ExportFormat::CLibrary,
+            ExportFormat::Arduino,
+        ];
         assert_eq!(formats.map(ExportFormat::name), mote_pipeline::export::FORMATS);
         for format in formats {
             assert_eq!(serde_json::to_value(format).unwrap(), format.name());

@@ -85,7 +85,10 @@ async fn measure(name: &'static str, dataset: &Path, hidden: Option<&str>) -> Ro
     project.import_dir(dataset, &ImportOptions::default()).await.unwrap();
     if let Some(hidden) = hidden {
         let mut config = project.config().clone();
-        config.learn.params.insert("hidden".into(), toml::from_str::<toml::Table>(&format!("h = {hidden}")).unwrap()["h"].clone());
+        config.learn.params.insert(
+            "hidden".into(),
+            toml::from_str::<toml::Table>(&format!("h = {hidden}")).unwrap()["h"].clone(),
+        );
         project.save_config(config).unwrap();
     }
     train_project(&project, Arc::new(AtomicBool::new(false)), |_| ControlFlow::Continue(())).await.unwrap();
@@ -98,8 +101,11 @@ async fn measure(name: &'static str, dataset: &Path, hidden: Option<&str>) -> Ro
     let meta = mote_pipeline::int8::impulse_meta(&project.config().project.name, &impulse).unwrap();
     let (all, _) = project_features(&project, &impulse, &SampleFilter::default()).await.unwrap();
     let (train, test) = (all.split(Split::Train), all.split(Split::Test));
-    let truth: Vec<usize> =
-        test.labels.iter().map(|label| exported.label_names.iter().position(|n| n == label).unwrap()).collect();
+    let truth: Vec<usize> = test
+        .labels
+        .iter()
+        .map(|label| exported.label_names.iter().position(|n| n == label).unwrap())
+        .collect();
     let accuracy = |calibration| {
         let config = QuantizeConfig { calibration, ..QuantizeConfig::default() };
         let quantized = mote_convert::quantize(&exported, &meta, &train.features, &config).unwrap();
@@ -110,7 +116,14 @@ async fn measure(name: &'static str, dataset: &Path, hidden: Option<&str>) -> Ro
     let (float, min_max, _) = accuracy(Calibration::MinMax);
     let (_, mse, tensors) = accuracy(Calibration::Mse);
     project.close().await;
-    Row { name, windows: (train.n_rows(), test.n_rows()), float, min_max, mse, clips: tensors.iter().map(|t| t.clip).collect() }
+    Row {
+        name,
+        windows: (train.n_rows(), test.n_rows()),
+        float,
+        min_max,
+        mse,
+        clips: tensors.iter().map(|t| t.clip).collect(),
+    }
 }
 
 fn main() {
@@ -124,7 +137,9 @@ fn main() {
             measure("espeak-ng keywords: MFCC 13 × 50 → dense 64-32", speech.path(), Some("[64, 32]")).await,
         ]
     });
-    println!("| data | windows (train / test) | float | int8, min/max (drop) | int8, MSE search (drop) | range kept per tensor (input, layers) |");
+    println!(
+        "| data | windows (train / test) | float | int8, min/max (drop) | int8, MSE search (drop) | range kept per tensor (input, layers) |"
+    );
     println!("|---|---|---|---|---|---|");
     for row in rows {
         let points = |int8: f32| 100.0 * (row.float - int8);

@@ -75,7 +75,9 @@ fn split(map: &Path) -> BTreeMap<&'static str, (u64, u64)> {
                 continue;
             }
             [address, size, file] if pending.is_some() && address.starts_with("0x") => (*size, *file),
-            [name, address, size, file] if name.starts_with('.') && address.starts_with("0x") => (*size, *file),
+            [name, address, size, file] if name.starts_with('.') && address.starts_with("0x") => {
+                (*size, *file)
+            }
             _ => {
                 pending = None;
                 continue;
@@ -144,7 +146,10 @@ fn measure((name, dsp, learn): ModelSettings, port: &str) -> Run {
     assert_eq!(c_counts.len(), 40, "{}", ran.text);
 
     mote(work.path(), &["deploy", "--project", "p", "--port", port]);
-    let text = mote(work.path(), &["--json", "live", "--project", "p", "--port", port, "--windows", &WINDOWS.to_string()]);
+    let text = mote(
+        work.path(),
+        &["--json", "live", "--project", "p", "--port", port, "--windows", &WINDOWS.to_string()],
+    );
     let (mut totals, mut dsp_counts, mut nn_counts) = (Vec::new(), Vec::new(), Vec::new());
     for line in text.lines().filter(|line| line.starts_with('{') && line.contains("\"seq\"")) {
         let window: serde_json::Value = serde_json::from_str(line).unwrap();
@@ -177,8 +182,12 @@ fn main() {
     .expect("the emulated board boots");
     let runs = [measure(DENSE, &board.port), measure(CNN, &board.port)];
     drop(board);
-    println!("instructions per window on the emulated Cortex-M4F (median; C: 40 test windows, firmware: {WINDOWS} live windows):");
-    println!("| model | MACs | C library (libmote.a from C) | Rust firmware (DSP + network) | C / firmware |");
+    println!(
+        "instructions per window on the emulated Cortex-M4F (median; C: 40 test windows, firmware: {WINDOWS} live windows):"
+    );
+    println!(
+        "| model | MACs | C library (libmote.a from C) | Rust firmware (DSP + network) | C / firmware |"
+    );
     println!("|---|---|---|---|---|");
     for run in &runs {
         println!(

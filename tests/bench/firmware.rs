@@ -169,7 +169,11 @@ fn main() {
     })
     .expect("the emulated board boots");
 
-    let spectral = ("spectral (FFT 64) → dense 30-16-4", "block = \"spectral\"", "block = \"dense\"\nhidden = [30, 16]\nepochs = 60");
+    let spectral = (
+        "spectral (FFT 64) → dense 30-16-4",
+        "block = \"spectral\"",
+        "block = \"dense\"\nhidden = [30, 16]\nepochs = 60",
+    );
     let runs = [measure(DENSE, &board.port), measure(CNN, &board.port), measure(spectral, &board.port)];
     let stack = stack_high_water(&monitor);
     drop(board);

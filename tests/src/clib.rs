@@ -27,7 +27,8 @@ fn run(command: &mut Command, what: &str) -> Output {
 
 /// `mote` with `args` in `dir`; its standard output.
 pub fn mote(dir: &Path, args: &[&str]) -> String {
-    let output = run(Command::new(workspace_binary("mote")).current_dir(dir).args(args), &format!("mote {args:?}"));
+    let output =
+        run(Command::new(workspace_binary("mote")).current_dir(dir).args(args), &format!("mote {args:?}"));
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
@@ -42,8 +43,11 @@ pub const DENSE: ModelSettings = (
 );
 
 /// Raw window → 1-D CNN.
-pub const CNN: ModelSettings =
-    ("1-D CNN: raw → conv 8,16 (k3, pool 2) → 4", "block = \"raw\"", "block = \"conv1d\"\nfilters = [8, 16]\nepochs = 8");
+pub const CNN: ModelSettings = (
+    "1-D CNN: raw → conv 8,16 (k3, pool 2) → 4",
+    "block = \"raw\"",
+    "block = \"conv1d\"\nfilters = [8, 16]\nepochs = 8",
+);
 
 /// A BasicMotions project in `work/p` trained with `dsp`/`learn`: one 10 s window per recording,
 /// windows every `stride_ms` on a board's stream.
@@ -116,7 +120,9 @@ impl Machine {
         match self {
             Machine::Host => vec![],
             Machine::CortexM4f => vec!["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"],
-            Machine::CortexM33 => vec!["-mcpu=cortex-m33", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-sp-d16"],
+            Machine::CortexM33 => {
+                vec!["-mcpu=cortex-m33", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-sp-d16"]
+            }
             Machine::CortexM0 => vec!["-mcpu=cortex-m0plus", "-mthumb", "-mfloat-abi=soft"],
             Machine::Rv32 => vec!["-march=rv32imac", "-mabi=ilp32"],
         }
@@ -131,21 +137,42 @@ impl Machine {
             Machine::CortexM0 => (0x0, 0x4_0000, 0x2000_0000, 0x4000),
             Machine::Rv32 => (0x8000_0000, 0x40_0000, 0x8040_0000, 0x40_0000),
         };
-        let mut flags: Vec<String> =
-            ["--specs=picolibc.specs", "--oslib=semihost", "--crt0=semihost", "-Wl,--gc-sections", "-Wl,--no-warn-execstack"]
-                .map(String::from)
-                .to_vec();
-        for (name, value) in [("__flash", flash), ("__flash_size", flash_size), ("__ram", ram), ("__ram_size", ram_size)] {
+        let mut flags: Vec<String> = [
+            "--specs=picolibc.specs",
+            "--oslib=semihost",
+            "--crt0=semihost",
+            "-Wl,--gc-sections",
+            "-Wl,--no-warn-execstack",
+        ]
+        .map(String::from)
+        .to_vec();
+        for (name, value) in
+            [("__flash", flash), ("__flash_size", flash_size), ("__ram", ram), ("__ram_size", ram_size)]
+        {
             flags.push(format!("-Wl,--defsym={name}=0x{value:x}"));
         }
         flags
     }
 
     /// Compiles `sources` with `include` folders and links `archive`; returns the program.
-    pub fn build(self, out: &Path, name: &str, sources: &[PathBuf], include: &[PathBuf], archive: &Path) -> PathBuf {
+    pub fn build(
+        self,
+        out: &Path,
+        name: &str,
+        sources: &[PathBuf],
+        include: &[PathBuf],
+        archive: &Path,
+    ) -> PathBuf {
         let program = out.join(format!("{name}-{}", self.core()));
         let mut command = Command::new(self.compiler());
-        command.args(self.cflags()).args(["-O2", "-Wall", "-Wextra", "-Werror", "-ffunction-sections", "-fdata-sections"]);
+        command.args(self.cflags()).args([
+            "-O2",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-ffunction-sections",
+            "-fdata-sections",
+        ]);
         for dir in include {
             command.arg("-I").arg(dir);
         }
@@ -218,14 +245,20 @@ pub fn printed_windows(text: &str) -> Vec<PrintedWindow> {
         .filter(|line| line.starts_with("window "))
         .map(|line| {
             let field = |name: &str| {
-                line.split(' ').find_map(|part| part.strip_prefix(name)).unwrap_or_else(|| panic!("{name} in {line}"))
+                line.split(' ')
+                    .find_map(|part| part.strip_prefix(name))
+                    .unwrap_or_else(|| panic!("{name} in {line}"))
             };
             let index = line.split(' ').nth(1).unwrap().parse().unwrap();
             let scores = field("scores=");
             PrintedWindow {
                 index,
                 top: field("top=").parse().unwrap(),
-                scores: if scores.is_empty() { vec![] } else { scores.split(',').map(|s| s.parse().unwrap()).collect() },
+                scores: if scores.is_empty() {
+                    vec![]
+                } else {
+                    scores.split(',').map(|s| s.parse().unwrap()).collect()
+                },
                 anomaly_bits: u32::from_str_radix(field("anomaly=0x"), 16).unwrap(),
             }
         })

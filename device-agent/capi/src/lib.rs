@@ -75,7 +75,8 @@ pub struct MoteResult {
 }
 
 impl MoteResult {
-    const EMPTY: MoteResult = MoteResult { seq: 0, top: -1, n_scores: 0, scores: [0; MAX_LABELS], anomaly: f32::NAN };
+    const EMPTY: MoteResult =
+        MoteResult { seq: 0, top: -1, n_scores: 0, scores: [0; MAX_LABELS], anomaly: f32::NAN };
 }
 
 /// `mote_model_info`.
@@ -305,8 +306,12 @@ pub unsafe extern "C" fn mote_blob_problem(blob: *const u8, blob_len: usize) -> 
         Ok(_) => return core::ptr::null(),
         Err(BlobError::TooShort { .. }) => c"model blob too short",
         Err(BlobError::BadMagic) => c"not a Mote model blob (bad magic)",
-        Err(BlobError::UnsupportedVersion { .. }) => c"model blob format version not supported by this library",
-        Err(BlobError::LengthMismatch { .. }) => c"model blob length does not match its header (cut or padded)",
+        Err(BlobError::UnsupportedVersion { .. }) => {
+            c"model blob format version not supported by this library"
+        }
+        Err(BlobError::LengthMismatch { .. }) => {
+            c"model blob length does not match its header (cut or padded)"
+        }
         Err(BlobError::Crc { .. }) => c"model blob CRC mismatch (damaged)",
         Err(BlobError::Truncated { .. }) => c"a section of the model blob ends past its end",
         Err(BlobError::TrailingBytes { .. }) => c"bytes after the model blob's last section",
@@ -371,7 +376,11 @@ pub unsafe extern "C" fn mote_open(
     memory: *mut u8,
     memory_len: usize,
 ) -> i32 {
-    if ctx.is_null() || !(ctx as usize).is_multiple_of(align_of::<Context>()) || memory.is_null() || axis_scales.is_null() {
+    if ctx.is_null()
+        || !(ctx as usize).is_multiple_of(align_of::<Context>())
+        || memory.is_null()
+        || axis_scales.is_null()
+    {
         return ERR_NULL;
     }
     // SAFETY: forwarded from the caller.
@@ -578,7 +587,11 @@ pub unsafe extern "C" fn mote_classify_i16(
     result: *mut MoteResult,
 ) -> i32 {
     // SAFETY: forwarded from the caller.
-    unsafe { classify_whole(ctx, window, n_values, result, |context, values, out| context.classify(Some(values), out)) }
+    unsafe {
+        classify_whole(ctx, window, n_values, result, |context, values, out| {
+            context.classify(Some(values), out)
+        })
+    }
 }
 
 /// # Safety
@@ -651,7 +664,12 @@ pub unsafe extern "C" fn mote_info(ctx: *const Context, info: *mut MoteModelInfo
 /// # Safety
 /// See mote.h.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn mote_label(ctx: *const Context, index: u32, out: *mut c_char, out_len: usize) -> usize {
+pub unsafe extern "C" fn mote_label(
+    ctx: *const Context,
+    index: u32,
+    out: *mut c_char,
+    out_len: usize,
+) -> usize {
     // SAFETY: forwarded; only read through.
     let Ok(context) = (unsafe { context(ctx.cast_mut()) }) else { return 0 };
     let Ok(model) = context.model() else { return 0 };

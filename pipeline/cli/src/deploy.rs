@@ -50,7 +50,9 @@ pub async fn deploy(command: DeployCommand, json: bool, cancel: &AtomicBool) -> 
     };
     project.close().await;
     let (stored, blob) = found?;
-    if let (Some(files), Some(format), Some(out)) = (exported, command.export.as_deref(), command.out.as_ref()) {
+    if let (Some(files), Some(format), Some(out)) =
+        (exported, command.export.as_deref(), command.out.as_ref())
+    {
         let files = files.with_context(|| format!("exporting model {} to {}", stored.id.0, out.display()))?;
         if json {
             print_json(&json!({ "model": stored.id.0, "format": format, "files": files }));

@@ -286,7 +286,8 @@ pub fn quantize(
             values.extend(output);
         }
     }
-    let mut quants: Vec<TensorQuant> = seen.iter_mut().map(|values| calibrate(values, config.calibration)).collect();
+    let mut quants: Vec<TensorQuant> =
+        seen.iter_mut().map(|values| calibrate(values, config.calibration)).collect();
     // Pooling and flatten keep their input's quantization (max pooling cannot leave its range).
     for (idx, layer) in model.layers.iter().enumerate() {
         if matches!(layer.kind, LayerKind::MaxPool1d { .. } | LayerKind::Flatten) {
