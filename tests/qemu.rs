@@ -314,3 +314,61 @@ fn mote_flash_boots_the_emulated_board_where_every_tool_finds_it() {
         "the known boards are listed"
     );
 }
+
+/// Issue 15: structured pruning makes the int8 model genuinely smaller — fewer filters and
+/// neurons, fewer MACs, a smaller blob and arena, fewer instructions on the board — and the board
+/// still classifies bit for bit what the host runtime computes.
+#[test]
+fn a_pruned_model_is_smaller_and_the_board_runs_it_bit_for_bit() {
+    let qemu = QemuBoard::boot();
+    let work = tempfile::tempdir().unwrap();
+    let learn = "block = \"conv1d\"\nfilters = [8, 16]\ndense = [16]\nepochs = 20";
+    let pruning = "\n[learn.prune]\ntarget = 0.6\nsteps = 3\nfine_tune_epochs = 10";
+    let mut measured = Vec::new();
+    for (name, learn) in [("whole", learn.to_string()), ("pruned", format!("{learn}{pruning}"))] {
+        let dir = work.path().join(name);
+        let project = mote_e2e::clib::train_basic_motions(&dir, 1000, "block = \"raw\"", &learn);
+        let model_dir = project.join("models/1");
+        let mote_train::LearnedBlock::Classifier(model) = mote_train::LearnedBlock::load(&model_dir).unwrap()
+        else {
+            panic!("a classifier")
+        };
+        let blob = std::fs::read(model_dir.join("model.mote")).unwrap();
+        let parsed = mote_runtime::Model::parse(&blob).unwrap();
+        let (macs, arena) = (parsed.macs(), parsed.arena_len());
+
+        mote(&dir, &["deploy", "--project", "p", "--port", &qemu.pty]);
+        let live = mote(
+            &dir,
+            &["--json", "live", "--project", "p", "--port", &qemu.pty, "--verify", "--windows", "4"],
+        );
+        let text = String::from_utf8_lossy(&live.stdout);
+        let mut instructions = Vec::new();
+        for line in text.lines().filter(|line| line.starts_with('{') && line.contains("\"seq\"")) {
+            let window: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(window["parity"], true, "{name}: board and host differ: {window}");
+            instructions.push(window["nn_instructions"].as_u64().expect("instructions counted"));
+        }
+        assert_eq!(instructions.len(), 4, "{text}");
+        instructions.sort();
+        eprintln!(
+            "{name}: filters {:?}, dense {:?}, {macs} MACs, blob {} B, arena {arena} B, {} instructions",
+            model.architecture().conv_filters,
+            model.architecture().hidden,
+            blob.len(),
+            instructions[2]
+        );
+        measured.push((model.architecture().clone(), macs, blob.len(), arena, instructions[2]));
+    }
+    let (whole, pruned) = (&measured[0], &measured[1]);
+    assert_eq!((whole.0.conv_filters.as_slice(), whole.0.hidden.as_slice()), (&[8, 16][..], &[16][..]));
+    assert!(
+        pruned.0.conv_filters.iter().zip(&whole.0.conv_filters).all(|(p, w)| p < w)
+            && pruned.0.hidden[0] < whole.0.hidden[0],
+        "{:?}",
+        pruned.0
+    );
+    assert!(pruned.1 * 10 <= whole.1 * 4, "at most 40 % of the MACs: {} of {}", pruned.1, whole.1);
+    assert!(pruned.2 < whole.2 && pruned.3 < whole.3, "blob and arena shrink: {measured:?}");
+    assert!(pruned.4 < whole.4, "the board runs fewer instructions: {measured:?}");
+}

@@ -20,6 +20,8 @@ pub enum FeatureError {
     Dsp { sample: String, error: mote_dsp::DspError },
     #[error("no samples to compute features from")]
     Empty,
+    #[error("mote.toml [learn.augment]: {message}")]
+    Augment { message: String },
     #[error(transparent)]
     Project(#[from] ProjectError),
 }
@@ -31,6 +33,7 @@ impl FeatureError {
             FeatureError::Rate { .. } => "features.rate",
             FeatureError::Dsp { .. } => "features.dsp",
             FeatureError::Empty => "features.empty",
+            FeatureError::Augment { .. } => "features.augment",
             FeatureError::Project(error) => error.code(),
         }
     }
@@ -71,59 +74,89 @@ impl FeatureSet {
     }
 }
 
+/// A sample's columns in the impulse's axis order, with their scales: what windows are cut from.
+pub(crate) struct Selected {
+    /// Time-major, `n_steps × axes`.
+    pub raw: Vec<i16>,
+    pub scales: Vec<f32>,
+    pub n_steps: usize,
+}
+
+/// The impulse's axes, in the impulse's order, from the sample's columns, after checking its rate.
+pub(crate) fn select_axes(sample: &Sample, impulse: &Impulse) -> Result<Selected, FeatureError> {
+    let name = &sample.info.name;
+    let recording = &sample.recording;
+    if (recording.rate_hz - f64::from(impulse.rate_hz)).abs() > 1e-3 * recording.rate_hz.max(1.0) {
+        return Err(FeatureError::Rate {
+            sample: name.clone(),
+            found: recording.rate_hz,
+            expected: impulse.rate_hz,
+        });
+    }
+    let columns: Vec<usize> = impulse
+        .axes
+        .iter()
+        .map(|axis| {
+            recording.axes.iter().position(|a| &a.name == axis).ok_or_else(|| FeatureError::MissingAxis {
+                sample: name.clone(),
+                axis: axis.clone(),
+                has: recording.axes.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", "),
+                needs: impulse.axes.join(", "),
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let scales = columns.iter().map(|&c| recording.axes[c].scale as f32).collect();
+    let n_steps = recording.n_steps();
+    let source_axes = recording.n_axes();
+    let mut raw = Vec::with_capacity(n_steps * columns.len());
+    for step in 0..n_steps {
+        for &column in &columns {
+            raw.push(recording.raw[step * source_axes + column]);
+        }
+    }
+    Ok(Selected { raw, scales, n_steps })
+}
+
+/// The impulse's DSP block with its buffers, run window by window.
+pub(crate) struct Dsp<'i> {
+    impulse: &'i Impulse,
+    scratch: Vec<f32>,
+    pub out: Vec<f32>,
+}
+
+impl<'i> Dsp<'i> {
+    pub fn new(impulse: &'i Impulse) -> Result<Self, FeatureError> {
+        let scratch_len = impulse
+            .dsp
+            .scratch_len(impulse.window_samples, impulse.axes.len(), impulse.rate_hz)
+            .map_err(|error| FeatureError::Dsp { sample: String::new(), error })?;
+        Ok(Dsp { impulse, scratch: vec![0f32; scratch_len], out: vec![0f32; impulse.output.len()] })
+    }
+
+    /// Computes one window's features into `self.out`.
+    pub fn compute(&mut self, window: &[i16], scales: &[f32], sample: &str) -> Result<&[f32], FeatureError> {
+        let impulse = self.impulse;
+        impulse
+            .dsp
+            .compute(window, impulse.axes.len(), scales, impulse.rate_hz, &mut self.out, &mut self.scratch)
+            .map_err(|error| FeatureError::Dsp { sample: sample.to_string(), error })?;
+        Ok(&self.out)
+    }
+}
+
 /// Cuts every sample into windows and computes each window's features.
 pub fn compute_features(samples: &[Sample], impulse: &Impulse) -> Result<FeatureSet, FeatureError> {
     let n_axes = impulse.axes.len();
-    let n_features = impulse.output.len();
-    let mut set = FeatureSet { n_features, ..FeatureSet::default() };
+    let mut set = FeatureSet { n_features: impulse.output.len(), ..FeatureSet::default() };
     let mut window = vec![0i16; impulse.window_samples * n_axes];
-    let mut selected = Vec::new();
-    let scratch_len = impulse
-        .dsp
-        .scratch_len(impulse.window_samples, n_axes, impulse.rate_hz)
-        .map_err(|error| FeatureError::Dsp { sample: String::new(), error })?;
-    let mut scratch = vec![0f32; scratch_len];
-    let mut out = vec![0f32; n_features];
+    let mut dsp = Dsp::new(impulse)?;
     for sample in samples {
         let name = &sample.info.name;
-        let recording = &sample.recording;
-        if (recording.rate_hz - f64::from(impulse.rate_hz)).abs() > 1e-3 * recording.rate_hz.max(1.0) {
-            return Err(FeatureError::Rate {
-                sample: name.clone(),
-                found: recording.rate_hz,
-                expected: impulse.rate_hz,
-            });
-        }
-        // The impulse's axes, in the impulse's order, from the sample's columns.
-        let columns: Vec<usize> = impulse
-            .axes
-            .iter()
-            .map(|axis| {
-                recording.axes.iter().position(|a| &a.name == axis).ok_or_else(|| FeatureError::MissingAxis {
-                    sample: name.clone(),
-                    axis: axis.clone(),
-                    has: recording.axes.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", "),
-                    needs: impulse.axes.join(", "),
-                })
-            })
-            .collect::<Result<_, _>>()?;
-        let scales: Vec<f32> = columns.iter().map(|&c| recording.axes[c].scale as f32).collect();
-        let n_steps = recording.n_steps();
-        let source_axes = recording.n_axes();
-        selected.clear();
-        for step in 0..n_steps {
-            for &column in &columns {
-                selected.push(recording.raw[step * source_axes + column]);
-            }
-        }
+        let selected = select_axes(sample, impulse)?;
         let dsp_error = |error| FeatureError::Dsp { sample: name.clone(), error };
-        for range in impulse.window.windows(n_steps, impulse.rate_hz).map_err(dsp_error)? {
-            WindowSpec::copy_window(&selected, n_axes, range, &mut window).map_err(dsp_error)?;
-            impulse
-                .dsp
-                .compute(&window, n_axes, &scales, impulse.rate_hz, &mut out, &mut scratch)
-                .map_err(dsp_error)?;
-            set.features.extend_from_slice(&out);
+        for range in impulse.window.windows(selected.n_steps, impulse.rate_hz).map_err(dsp_error)? {
+            WindowSpec::copy_window(&selected.raw, n_axes, range, &mut window).map_err(dsp_error)?;
+            set.features.extend_from_slice(dsp.compute(&window, &selected.scales, name)?);
             set.labels.push(sample.info.label.clone());
             set.splits.push(sample.info.split);
             set.sample_names.push(name.clone());
@@ -170,6 +203,64 @@ pub async fn project_features(
     let set = compute_features(&samples, impulse)?;
     write_cache(&dir, &path, &set);
     Ok((set, FeatureSource::Computed))
+}
+
+/// Augmented copies of the training windows (`[learn.augment]`, see [`crate::augment`]) for the
+/// training rows `train` of [`project_features`], cached beside them: the same inputs and the same
+/// augmentation settings and seed give the same rows.
+pub async fn project_augmented(
+    project: &Project,
+    impulse: &Impulse,
+    train: &FeatureSet,
+    augment: &mote_train::Augment,
+    seed: u64,
+) -> Result<(crate::augment::AugmentedRows, FeatureSource), FeatureError> {
+    let filter = SampleFilter { split: Some(Split::Train), ..SampleFilter::default() };
+    let infos = project.list_samples(&filter).await?;
+    let mut hash = Sha256::new();
+    hash.update(cache_key(impulse, &infos).as_bytes());
+    hash.update(serde_json::json!({ "augment": augment, "seed": seed }).to_string().as_bytes());
+    let dir = project.dir().join("cache").join("features");
+    let path = dir.join(format!("{}.bin", mote_formats::recording::hex(&hash.finalize())));
+    if let Some(rows) = read_cached_augmented(&path, train) {
+        return Ok((rows, FeatureSource::Cached));
+    }
+    let samples = project.load_samples(&filter).await?;
+    let rows = crate::augment::augment_training_windows(&samples, impulse, train, augment, seed)?;
+    let cached = CachedAugmented {
+        format: CACHE_FORMAT,
+        n_features: train.n_features as u64,
+        features: rows.features.clone(),
+        origin: rows.origin.iter().map(|&row| row as u64).collect(),
+    };
+    if let Ok(bytes) = postcard::to_stdvec(&cached) {
+        write_file(&dir, &path, bytes);
+    }
+    Ok((rows, FeatureSource::Computed))
+}
+
+/// The augmented rows' cache file.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CachedAugmented {
+    format: u32,
+    n_features: u64,
+    features: Vec<f32>,
+    origin: Vec<u64>,
+}
+
+fn read_cached_augmented(path: &Path, train: &FeatureSet) -> Option<crate::augment::AugmentedRows> {
+    let cached: CachedAugmented = postcard::from_bytes(&std::fs::read(path).ok()?).ok()?;
+    let origin: Vec<usize> =
+        cached.origin.iter().map(|&row| usize::try_from(row).ok()).collect::<Option<_>>()?;
+    let consistent = cached.format == CACHE_FORMAT
+        && cached.n_features == train.n_features as u64
+        && origin.len().checked_mul(train.n_features) == Some(cached.features.len())
+        && origin.iter().all(|&row| row < train.n_rows());
+    if !consistent {
+        return None;
+    }
+    touch(path);
+    Some(crate::augment::AugmentedRows { features: cached.features, origin })
 }
 
 /// A hash of everything a feature set depends on.
@@ -244,11 +335,7 @@ fn read_cache(path: &Path) -> Option<FeatureSet> {
             _ => None,
         })
         .collect::<Option<Vec<_>>>()?;
-    // Touch it, so the newest-used entries are the ones kept.
-    let _ = std::fs::File::options()
-        .append(true)
-        .open(path)
-        .and_then(|file| file.set_modified(std::time::SystemTime::now()));
+    touch(path);
     Some(FeatureSet {
         features: cached.features,
         n_features,
@@ -267,7 +354,20 @@ fn write_cache(dir: &Path, path: &Path, set: &FeatureSet) {
         splits: set.splits.iter().map(|split| u8::from(*split == Split::Test)).collect(),
         sample_names: set.sample_names.clone(),
     };
-    let Ok(bytes) = postcard::to_stdvec(&cached) else { return };
+    if let Ok(bytes) = postcard::to_stdvec(&cached) {
+        write_file(dir, path, bytes);
+    }
+}
+
+/// Marks a cache file as used, so the newest-used entries are the ones kept.
+fn touch(path: &Path) {
+    let _ = std::fs::File::options()
+        .append(true)
+        .open(path)
+        .and_then(|file| file.set_modified(std::time::SystemTime::now()));
+}
+
+fn write_file(dir: &Path, path: &Path, bytes: Vec<u8>) {
     if std::fs::create_dir_all(dir).is_err() {
         return;
     }

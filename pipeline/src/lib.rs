@@ -1,4 +1,5 @@
 //! The headless workbench engine: everything the desktop app and the `mote` CLI do, as functions.
+pub mod augment;
 pub mod bundle;
 pub mod emulator;
 pub mod error;

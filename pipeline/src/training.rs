@@ -12,12 +12,13 @@ use mote_report::Plot as _;
 use mote_train::{EpochMetrics, LearnedBlock, SampleShape, TrainingSet};
 use serde::Serialize;
 
-pub use mote_train::Evaluation;
+pub use mote_train::{Evaluation, PruneStep, Stage};
 
-use crate::features::{FeatureError, FeatureSet, FeatureSource, project_features};
+use crate::augment::AugmentedRows;
+use crate::features::{FeatureError, FeatureSet, FeatureSource, project_augmented, project_features};
 use crate::impulse::{Impulse, ImpulseError};
 use crate::int8::{Int8Error, Int8Report, impulse_meta, quantize_block};
-use crate::models::{BLOB_FILE, ModelError, ModelMetrics, latest_model};
+use crate::models::{BLOB_FILE, ModelError, ModelMetrics, find_model, latest_model};
 
 /// Windows whose top score is below this count as uncertain.
 pub const DEFAULT_UNCERTAIN_THRESHOLD: f32 = 0.6;
@@ -44,6 +45,10 @@ pub enum TrainingError {
     Io(#[from] std::io::Error),
     #[error("model {0} scores anomalies; testing classifies the test windows, so train a classifier")]
     NotAClassifier(i64),
+    #[error(
+        "mote.toml [learn.distill] model = {0}: that model scores anomalies; a teacher must be a classifier"
+    )]
+    TeacherNotAClassifier(i64),
     #[error(transparent)]
     Int8(#[from] Int8Error),
     #[error(transparent)]
@@ -63,6 +68,7 @@ impl TrainingError {
             TrainingError::UnknownLabel(_) => "train.unknown_label",
             TrainingError::Io(_) => "train.io",
             TrainingError::NotAClassifier(_) => "train.not_a_classifier",
+            TrainingError::TeacherNotAClassifier(_) => "train.teacher",
             TrainingError::Int8(e) => e.code(),
             TrainingError::Model(e) => e.code(),
         }
@@ -91,6 +97,10 @@ pub struct TrainReport {
     pub int8: Int8Report,
     /// Whether the features came from the project's cache or were computed for this run.
     pub features: FeatureSource,
+    /// Augmented copies of training windows that training used (`[learn.augment]`).
+    pub augmented_windows: usize,
+    /// With `[learn.prune]`: the network before pruning (step 0) and after each step.
+    pub pruning: Vec<PruneStep>,
     /// The training loop alone (epochs, validation after each), seconds.
     pub fit_seconds: f64,
     /// The whole run (features, training, evaluation, quantization, plots, storing), seconds.
@@ -146,6 +156,22 @@ pub async fn train_project(
         OutputShape::TimeSeries { steps, channels } => Some(SampleShape { time: steps, channels }),
         _ => None,
     };
+    let augmented = match &learn.augment {
+        Some(augment) if learn.block.is_classifier() => {
+            project_augmented(project, &impulse, &train, augment, learn.seed).await?.0
+        }
+        _ => AugmentedRows::default(),
+    };
+    let teacher = match learn.distill.as_ref().and_then(|distill| distill.model) {
+        Some(id) => {
+            let stored = find_model(project, Some(id)).await?;
+            match LearnedBlock::load(&project.model_dir(&stored))? {
+                LearnedBlock::Classifier(model) => Some(model),
+                LearnedBlock::Anomaly(_) => return Err(TrainingError::TeacherNotAClassifier(id)),
+            }
+        }
+        None => None,
+    };
     let (names, n_features) = (labels.clone(), train.n_features);
     let train_for_calibration = train.clone();
     let trained = tokio::task::spawn_blocking(move || {
@@ -153,7 +179,15 @@ pub async fn train_project(
         if let Some(shape) = shape {
             set = set.with_shape(shape)?;
         }
-        mote_train::train(&set, &learn, &cancel, progress).map(|block| (block, train.n_rows()))
+        let set = set.with_augmented(&augmented.features, &augmented.origin)?;
+        let block = match &teacher {
+            Some(teacher) => {
+                mote_train::train_classifier_with_teacher(&set, &learn, teacher, &cancel, progress)
+                    .map(LearnedBlock::Classifier)
+            }
+            None => mote_train::train(&set, &learn, &cancel, progress),
+        };
+        block.map(|block| (block, train.n_rows()))
     })
     .await
     .map_err(|e| std::io::Error::other(e.to_string()))?;
@@ -167,6 +201,7 @@ pub async fn train_project(
     };
     let epochs = block.history().epochs.clone();
     let fit_seconds = block.history().seconds;
+    let (augmented_windows, pruning) = (block.history().augmented_rows, block.history().pruning.clone());
     for epoch in &epochs {
         project
             .record_epoch(run, epoch.epoch as u32, &serde_json::to_value(epoch).unwrap_or_default())
@@ -226,6 +261,8 @@ pub async fn train_project(
         test,
         int8,
         features,
+        augmented_windows,
+        pruning,
         fit_seconds,
         seconds: started.elapsed().as_secs_f64(),
     })

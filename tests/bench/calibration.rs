@@ -9,7 +9,6 @@
 
 use std::ops::ControlFlow;
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
@@ -20,55 +19,6 @@ use mote_pipeline::models::latest_model;
 use mote_pipeline::project::{ImportOptions, Project, SampleFilter, Split, SystemClock};
 use mote_pipeline::training::train_project;
 use mote_train::LearnedBlock;
-
-const WORDS: [&str; 8] = ["yes", "no", "up", "down", "left", "right", "on", "off"];
-
-/// One second of each word per voice setting, padded with silence, as `<split>/<word>.<…>.wav`.
-fn synthesise(dir: &Path) {
-    let settings = |voices: &[&str]| {
-        let mut all = Vec::new();
-        for voice in voices {
-            for variant in ["", "+m3", "+f2", "+klatt"] {
-                for speed in [140, 175] {
-                    for pitch in [35, 60] {
-                        all.push((format!("{voice}{variant}"), speed, pitch));
-                    }
-                }
-            }
-        }
-        all
-    };
-    let splits = [
-        ("training", settings(&["en", "en-us", "en-gb-scotland", "en-029"])),
-        ("testing", settings(&["en-gb-x-rp", "en-gb-x-gbcwmd"])),
-    ];
-    let spoken = dir.join("spoken.wav");
-    for (split, voices) in &splits {
-        std::fs::create_dir_all(dir.join(split)).unwrap();
-        for word in WORDS {
-            for (voice, speed, pitch) in voices {
-                let status = Command::new("espeak-ng")
-                    .args(["-v", voice, "-s", &speed.to_string(), "-p", &pitch.to_string(), "-w"])
-                    .arg(&spoken)
-                    .arg(word)
-                    .status()
-                    .expect("espeak-ng (apt-get install espeak-ng)");
-                assert!(status.success(), "espeak-ng -v {voice}");
-                let mut reader = hound::WavReader::open(&spoken).unwrap();
-                let spec = reader.spec();
-                let mut samples: Vec<i16> = reader.samples::<i16>().map(Result::unwrap).collect();
-                samples.resize(spec.sample_rate as usize, 0);
-                let name = format!("{word}.{}.{speed}.{pitch}.wav", voice.replace('+', "_"));
-                let mut writer = hound::WavWriter::create(dir.join(split).join(name), spec).unwrap();
-                for sample in samples {
-                    writer.write_sample(sample).unwrap();
-                }
-                writer.finalize().unwrap();
-            }
-        }
-    }
-    std::fs::remove_file(spoken).unwrap();
-}
 
 struct Row {
     name: &'static str,
@@ -129,7 +79,7 @@ async fn measure(name: &'static str, dataset: &Path, hidden: Option<&str>) -> Ro
 fn main() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let speech = tempfile::tempdir().unwrap();
-    synthesise(speech.path());
+    mote_e2e::speech::synthesise(speech.path());
     let basic_motions = Path::new(env!("CARGO_MANIFEST_DIR")).join("../datasets/basic-motions");
     let rows = runtime.block_on(async {
         vec![

@@ -4,6 +4,7 @@
 pub mod clib;
 pub mod gui;
 pub mod qemu;
+pub mod speech;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;

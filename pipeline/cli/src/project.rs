@@ -363,7 +363,12 @@ pub async fn run(command: ProjectCommand, json: bool, cancel: Arc<AtomicBool>) -
                     .validation_accuracy
                     .map(|a| format!(" · validation accuracy {a:.3}"))
                     .unwrap_or_default();
-                progress_bar.set_message(format!("loss {:.4}{validation}", epoch.train_loss));
+                let stage = match epoch.stage {
+                    mote_pipeline::training::Stage::Teacher => "teacher · ".to_string(),
+                    mote_pipeline::training::Stage::Model => String::new(),
+                    mote_pipeline::training::Stage::Prune { step } => format!("pruning step {step} · "),
+                };
+                progress_bar.set_message(format!("{stage}loss {:.4}{validation}", epoch.train_loss));
                 if cancel_flag.load(std::sync::atomic::Ordering::Relaxed) {
                     ControlFlow::Break(())
                 } else {
@@ -385,6 +390,23 @@ pub async fn run(command: ProjectCommand, json: bool, cancel: Arc<AtomicBool>) -
                     "trained model {} on {} windows × {} features in {:.1} s ({features})",
                     report.model, report.train_windows, report.n_features, report.seconds
                 );
+                if report.augmented_windows > 0 {
+                    println!("with {} augmented copies of training windows", report.augmented_windows);
+                }
+                if !report.pruning.is_empty() {
+                    println!("pruned: step · filters · dense · MACs · parameters · validation accuracy");
+                    for step in &report.pruning {
+                        println!(
+                            "  {:>2} · {:?} · {:?} · {} · {} · {}",
+                            step.step,
+                            step.conv_filters,
+                            step.hidden,
+                            step.macs,
+                            step.parameters,
+                            step.accuracy.map_or("–".to_string(), |a| format!("{a:.3}"))
+                        );
+                    }
+                }
                 match &report.test {
                     Some(test) => println!(
                         "test accuracy {:.3} ({} windows; {} uncertain)",

@@ -43,6 +43,210 @@ pub struct LearnConfig {
     /// Seeds the validation split, weight initialisation, shuffling, dropout and k-means++: the
     /// same seed on the same machine gives bit-identical weights. Default 42.
     pub seed: u64,
+    /// Data augmentation of the training windows (`[learn.augment]`); `None` (default) is off.
+    pub augment: Option<Augment>,
+    /// Knowledge distillation from a teacher (`[learn.distill]`); `None` (default) is off.
+    pub distill: Option<Distill>,
+    /// Structured pruning after training (`[learn.prune]`); `None` (default) is off.
+    pub prune: Option<Prune>,
+}
+
+/// Augmented copies of every training window (never of validation or test windows), drawn from
+/// the learn seed. Raw-signal changes (everything but the masks) are made to the window before
+/// its DSP block by the pipeline; the masks are drawn afresh every epoch on the block's output.
+///
+/// ```toml
+/// [learn.augment]
+/// copies = 2          # augmented copies per training window
+/// noise = 0.1         # noise at up to this RMS, relative to the window's RMS per axis
+/// shift_ms = 100      # move the window by up to ± this along its recording
+/// time_mask = 4       # SpecAugment: mask up to 4 consecutive frames (time steps)
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Augment {
+    /// Augmented copies of each training window, 1–16. Default 2.
+    pub copies: usize,
+    /// Additive noise: its RMS is up to this fraction of each axis' RMS in the window (drawn per
+    /// copy in `[0, noise]`), 0–2. Gaussian, or taken from `noise_label`'s recordings. Default 0.
+    pub noise: f32,
+    /// Take the noise from training samples with this label (e.g. `"noise"`) instead of
+    /// generating it. Default none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub noise_label: Option<String>,
+    /// Multiply each axis by its own factor in `1 ± scale`, in `[0, 1)`. Default 0.
+    pub scale: f32,
+    /// Move the window by up to this many milliseconds either way along its recording. Default 0.
+    pub shift_ms: f32,
+    /// Resample the window's time by a factor in `1 ± stretch`, in `[0, 0.5]`. Default 0.
+    pub stretch: f32,
+    /// Rotate each group of 3 axes (x, y, z) by up to this many degrees about a random axis, the
+    /// same rotation for every group of a window, 0–180. Default 0.
+    pub rotate_deg: f32,
+    /// SpecAugment: mask (set to the training mean) up to this many consecutive time steps of the
+    /// DSP block's output, `masks` times per copy and epoch. Needs a time-series output (raw,
+    /// MFE, MFCC). Default 0 (off).
+    pub time_mask: usize,
+    /// SpecAugment: mask up to this many consecutive channels (coefficients or axes). Default 0.
+    pub freq_mask: usize,
+    /// Masks of each kind per copy. Default 1.
+    pub masks: usize,
+}
+
+impl Default for Augment {
+    fn default() -> Self {
+        Augment {
+            copies: 2,
+            noise: 0.0,
+            noise_label: None,
+            scale: 0.0,
+            shift_ms: 0.0,
+            stretch: 0.0,
+            rotate_deg: 0.0,
+            time_mask: 0,
+            freq_mask: 0,
+            masks: 1,
+        }
+    }
+}
+
+impl Augment {
+    /// Whether any change is made to the raw window (before the DSP block).
+    pub fn changes_signal(&self) -> bool {
+        self.noise > 0.0
+            || self.scale > 0.0
+            || self.shift_ms > 0.0
+            || self.stretch > 0.0
+            || self.rotate_deg > 0.0
+    }
+
+    /// Whether masks are drawn on the DSP block's output.
+    pub fn masks_features(&self) -> bool {
+        self.masks > 0 && (self.time_mask > 0 || self.freq_mask > 0)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |field, reason: &str| ConfigError::InvalidValue { field, reason: reason.into() };
+        if !(1..=16).contains(&self.copies) {
+            return Err(invalid("augment.copies", "must be 1 to 16"));
+        }
+        let ranges: [(&'static str, f32, f32); 5] = [
+            ("augment.noise", self.noise, 2.0),
+            ("augment.scale", self.scale, 0.99),
+            ("augment.shift_ms", self.shift_ms, 60_000.0),
+            ("augment.stretch", self.stretch, 0.5),
+            ("augment.rotate_deg", self.rotate_deg, 180.0),
+        ];
+        for (field, value, max) in ranges {
+            if !(value.is_finite() && (0.0..=max).contains(&value)) {
+                return Err(invalid(field, &format!("must be between 0 and {max}")));
+            }
+        }
+        if self.noise_label.as_ref().is_some_and(|label| label.trim().is_empty()) {
+            return Err(invalid("augment.noise_label", "must name a label"));
+        }
+        if self.noise_label.is_some() && self.noise == 0.0 {
+            return Err(invalid("augment.noise", "must be above 0 to mix in noise_label"));
+        }
+        if !self.changes_signal() && !self.masks_features() {
+            return Err(invalid(
+                "augment",
+                "turns nothing on: set noise, scale, shift_ms, stretch, rotate_deg, time_mask or freq_mask",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Knowledge distillation: a teacher is trained first (or a stored model is used), then this
+/// block learns from a mix of the labels and the teacher's softened scores.
+///
+/// ```toml
+/// [learn.distill]
+/// temperature = 4
+/// weight = 0.7
+/// teacher = { block = "conv1d", filters = [32, 64], dense = [64] }
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Distill {
+    /// The teacher's learning block (its own flat table). Ignored when `model` is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub teacher: Option<Box<LearnConfig>>,
+    /// A classifier stored in the project (its model id) to use as the teacher.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<i64>,
+    /// Softmax temperature for both teacher and student scores, 1–20. Default 4.
+    pub temperature: f32,
+    /// Weight of the teacher's scores in the loss, in `[0, 1]` (the labels get the rest). Default 0.7.
+    pub weight: f32,
+}
+
+impl Default for Distill {
+    fn default() -> Self {
+        Distill { teacher: None, model: None, temperature: 4.0, weight: 0.7 }
+    }
+}
+
+impl Distill {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |field, reason: &str| ConfigError::InvalidValue { field, reason: reason.into() };
+        if !(self.temperature.is_finite() && (1.0..=20.0).contains(&self.temperature)) {
+            return Err(invalid("distill.temperature", "must be between 1 and 20"));
+        }
+        if !(self.weight.is_finite() && (0.0..=1.0).contains(&self.weight)) {
+            return Err(invalid("distill.weight", "must be between 0 and 1"));
+        }
+        match (&self.teacher, self.model) {
+            (None, None) => Err(invalid("distill", "needs a teacher (a block table) or a model id")),
+            (Some(teacher), None) => {
+                if !teacher.block.is_classifier() {
+                    return Err(invalid("distill.teacher", "must be a classifier (dense or conv1d)"));
+                }
+                if teacher.distill.is_some() || teacher.prune.is_some() {
+                    return Err(invalid("distill.teacher", "cannot itself be distilled or pruned"));
+                }
+                Ok(())
+            }
+            (_, Some(_)) => Ok(()),
+        }
+    }
+}
+
+/// Structured pruning: after training, whole neurons (dense) and filters (conv) with the smallest
+/// weights are removed step by step, with fine-tuning after each step, until the network has at
+/// most `1 - target` of its multiply-accumulates. The output layer is never pruned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Prune {
+    /// Fraction of the network's MACs to remove, in `(0, 0.95]`. Default 0.5.
+    pub target: f32,
+    /// Pruning steps to get there. Default 4.
+    pub steps: usize,
+    /// Epochs of fine-tuning after each step. Default 15.
+    pub fine_tune_epochs: usize,
+}
+
+impl Default for Prune {
+    fn default() -> Self {
+        Prune { target: 0.5, steps: 4, fine_tune_epochs: 15 }
+    }
+}
+
+impl Prune {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |field, reason: &str| ConfigError::InvalidValue { field, reason: reason.into() };
+        if !(self.target.is_finite() && self.target > 0.0 && self.target <= 0.95) {
+            return Err(invalid("prune.target", "must be above 0 and at most 0.95"));
+        }
+        if !(1..=20).contains(&self.steps) {
+            return Err(invalid("prune.steps", "must be 1 to 20"));
+        }
+        if self.fine_tune_epochs == 0 {
+            return Err(invalid("prune.fine_tune_epochs", "must be at least 1"));
+        }
+        Ok(())
+    }
 }
 
 /// The learning block and its layer parameters.
@@ -186,6 +390,24 @@ impl LearnConfig {
         if self.early_stopping_patience == Some(0) {
             return Err(invalid("early_stopping_patience", "must be at least 1 (leave it out to disable)"));
         }
+        if let Some(augment) = &self.augment {
+            augment.validate()?;
+        }
+        if let Some(distill) = &self.distill {
+            if !self.block.is_classifier() {
+                return Err(invalid("distill", "only classifiers can be distilled"));
+            }
+            distill.validate()?;
+            if let Some(teacher) = &distill.teacher {
+                teacher.validate()?;
+            }
+        }
+        if let Some(prune) = &self.prune {
+            if !self.block.is_classifier() {
+                return Err(invalid("prune", "only classifiers can be pruned"));
+            }
+            prune.validate()?;
+        }
         Ok(())
     }
 }
@@ -205,6 +427,9 @@ struct CommonParams {
     early_stopping_patience: Option<usize>,
     backend: Backend,
     seed: u64,
+    augment: Option<Augment>,
+    distill: Option<Distill>,
+    prune: Option<Prune>,
 }
 
 impl Default for CommonParams {
@@ -217,6 +442,9 @@ impl Default for CommonParams {
             early_stopping_patience: None,
             backend: Backend::Flex,
             seed: 42,
+            augment: None,
+            distill: None,
+            prune: None,
         }
     }
 }
@@ -232,6 +460,9 @@ impl CommonParams {
             early_stopping_patience: self.early_stopping_patience,
             backend: self.backend,
             seed: self.seed,
+            augment: self.augment,
+            distill: self.distill,
+            prune: self.prune,
         }
     }
 
@@ -244,6 +475,9 @@ impl CommonParams {
             early_stopping_patience: config.early_stopping_patience,
             backend: config.backend,
             seed: config.seed,
+            augment: config.augment.clone(),
+            distill: config.distill.clone(),
+            prune: config.prune.clone(),
         }
     }
 }
@@ -263,6 +497,12 @@ macro_rules! flat_block {
             early_stopping_patience: Option<usize>,
             backend: Backend,
             seed: u64,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            augment: Option<Augment>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            distill: Option<Distill>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            prune: Option<Prune>,
         }
 
         impl Default for $name {
@@ -277,6 +517,9 @@ macro_rules! flat_block {
                     early_stopping_patience: common.early_stopping_patience,
                     backend: common.backend,
                     seed: common.seed,
+                    augment: common.augment,
+                    distill: common.distill,
+                    prune: common.prune,
                 }
             }
         }
@@ -291,6 +534,9 @@ macro_rules! flat_block {
                     early_stopping_patience: self.early_stopping_patience,
                     backend: self.backend,
                     seed: self.seed,
+                    augment: self.augment.clone(),
+                    distill: self.distill.clone(),
+                    prune: self.prune.clone(),
                 }
             }
 
@@ -303,6 +549,9 @@ macro_rules! flat_block {
                     early_stopping_patience: common.early_stopping_patience,
                     backend: common.backend,
                     seed: common.seed,
+                    augment: common.augment,
+                    distill: common.distill,
+                    prune: common.prune,
                     ..self
                 }
             }

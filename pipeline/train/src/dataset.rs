@@ -25,6 +25,17 @@ pub struct TrainingSet<'a> {
     shape: Option<SampleShape>,
     labels: Cow<'a, [usize]>,
     label_names: Vec<String>,
+    augmented: Option<Augmented<'a>>,
+}
+
+/// Augmented copies of rows: each row of `features` was made from row `origin[i]` of the set and
+/// has its label. Training uses a copy only when its origin is a training row (not validation).
+#[derive(Debug, Clone, Copy)]
+pub struct Augmented<'a> {
+    /// Row-major, `origin.len() × n_features`.
+    pub features: &'a [f32],
+    /// For each augmented row, the index of the row it was made from.
+    pub origin: &'a [usize],
 }
 
 impl<'a> TrainingSet<'a> {
@@ -51,7 +62,14 @@ impl<'a> TrainingSet<'a> {
                 label_names.len()
             )));
         }
-        Ok(Self { features, n_features, shape: None, labels: Cow::Borrowed(labels), label_names })
+        Ok(Self {
+            features,
+            n_features,
+            shape: None,
+            labels: Cow::Borrowed(labels),
+            label_names,
+            augmented: None,
+        })
     }
 
     /// Rows without labels, for anomaly detection (every row gets label 0, "normal").
@@ -63,6 +81,7 @@ impl<'a> TrainingSet<'a> {
             shape: None,
             labels: Cow::Owned(vec![0; n_rows]),
             label_names: vec!["normal".into()],
+            augmented: None,
         })
     }
 
@@ -76,6 +95,32 @@ impl<'a> TrainingSet<'a> {
         }
         self.shape = Some(shape);
         Ok(self)
+    }
+
+    /// Adds augmented copies of rows (see [`Augmented`]); fails when the matrix does not have
+    /// `origin.len()` rows of `n_features`, an origin is not a row, or a value is not finite.
+    pub fn with_augmented(mut self, features: &'a [f32], origin: &'a [usize]) -> Result<Self, TrainError> {
+        if origin.is_empty() {
+            self.augmented = None;
+            return Ok(self);
+        }
+        let n_rows = check_matrix(features, self.n_features)?;
+        if n_rows != origin.len() {
+            return Err(TrainError::Data(format!("{n_rows} augmented rows but {} origins", origin.len())));
+        }
+        if let Some(&row) = origin.iter().find(|&&row| row >= self.n_rows()) {
+            return Err(TrainError::Data(format!(
+                "an augmented row comes from row {row}, but there are {} rows",
+                self.n_rows()
+            )));
+        }
+        self.augmented = Some(Augmented { features, origin });
+        Ok(self)
+    }
+
+    /// The augmented copies, if any.
+    pub fn augmented(&self) -> Option<Augmented<'a>> {
+        self.augmented
     }
 
     /// The whole matrix, row-major.

@@ -17,7 +17,7 @@ use rand::Rng;
 use crate::config::{BlockConfig, LearnConfig};
 use crate::dataset::TrainingSet;
 use crate::error::TrainError;
-use crate::metrics::{EpochMetrics, TrainingHistory};
+use crate::metrics::{EpochMetrics, Stage, TrainingHistory};
 use crate::normalise::Normalisation;
 use crate::persist::{self, AnomalySidecar, Sidecar};
 use crate::training::{RngStream, rng_for};
@@ -86,6 +86,7 @@ pub fn train_anomaly(
             train_accuracy: None,
             validation_loss: None,
             validation_accuracy: None,
+            stage: Stage::Model,
         };
         let control = progress(&metrics);
         epochs.push(metrics);
@@ -106,6 +107,8 @@ pub fn train_anomaly(
         train_rows: n_rows,
         validation_rows: 0,
         seconds: started.elapsed().as_secs_f64(),
+        augmented_rows: 0,
+        pruning: Vec::new(),
     };
     Ok(AnomalyModel { config: config.clone(), normalisation, centroids, radii, history })
 }

@@ -53,6 +53,16 @@ impl TrainedModel {
         logits.chunks_exact(self.label_names.len()).map(softmax).collect()
     }
 
+    /// The network's raw outputs (before softmax) for each row of raw `features`, row-major
+    /// (`rows × n_classes`).
+    ///
+    /// # Panics
+    /// If `features.len()` is not a multiple of [`Self::n_features`].
+    pub fn logits(&self, features: &[f32]) -> Vec<f32> {
+        assert!(features.len().is_multiple_of(self.n_features()), "logits: not a whole number of rows");
+        infer_logits(&self.network, &self.normalisation.apply(features), &self.device)
+    }
+
     /// Input values per row.
     pub fn n_features(&self) -> usize {
         self.network.architecture().n_features

@@ -114,6 +114,42 @@ impl Architecture {
         Ok(shapes)
     }
 
+    /// Multiply-accumulates of one inference (convolutions, dense layers, output layer).
+    pub fn macs(&self) -> usize {
+        let shapes = self.conv_shapes().unwrap_or_default();
+        let conv: usize = shapes
+            .windows(2)
+            .map(|pair| {
+                let ((time_in, channels_in), (_, filters)) = (pair[0], pair[1]);
+                (time_in + 1 - self.kernel_size) * filters * channels_in * self.kernel_size
+            })
+            .sum();
+        let dense: usize = self.dense_widths().windows(2).map(|pair| pair[0] * pair[1]).sum();
+        conv + dense
+    }
+
+    /// Weights and biases.
+    pub fn parameters(&self) -> usize {
+        let shapes = self.conv_shapes().unwrap_or_default();
+        let conv: usize = shapes
+            .windows(2)
+            .map(|pair| {
+                let ((_, channels_in), (_, filters)) = (pair[0], pair[1]);
+                filters * channels_in * self.kernel_size + filters
+            })
+            .sum();
+        let dense: usize = self.dense_widths().windows(2).map(|pair| pair[0] * pair[1] + pair[1]).sum();
+        conv + dense
+    }
+
+    /// Widths from the flatten through the hidden layers to the output.
+    fn dense_widths(&self) -> Vec<usize> {
+        let mut widths = vec![self.flat_features()];
+        widths.extend(&self.hidden);
+        widths.push(self.n_classes);
+        widths
+    }
+
     /// Values entering the first dense layer.
     pub fn flat_features(&self) -> usize {
         match self.conv_shapes().ok().and_then(|shapes| shapes.last().copied()) {
@@ -227,7 +263,11 @@ fn linear(
     }
 }
 
-fn param<const D: usize>(values: Vec<f32>, shape: [usize; D], device: &Device) -> Param<Tensor<D>> {
+pub(crate) fn param<const D: usize>(
+    values: Vec<f32>,
+    shape: [usize; D],
+    device: &Device,
+) -> Param<Tensor<D>> {
     Param::from_tensor(Tensor::from_data(TensorData::new(values, shape), device))
 }
 
