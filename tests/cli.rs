@@ -275,3 +275,94 @@ impl WaitTimeout for std::process::Child {
         None
     }
 }
+
+/// `mote tune` killed with `kill -9` mid-search, then stopped with Ctrl-C, resumes each time
+/// without repeating a finished trial; finished trials are kept exactly as they were.
+#[test]
+fn mote_tune_resumes_after_kill_9_and_ctrl_c_without_repeating_trials() {
+    let work = tempfile::tempdir().unwrap();
+    let dataset = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../datasets/basic-motions");
+    let run = |args: &[&str]| {
+        Command::new(workspace_binary("mote")).current_dir(work.path()).args(args).output().unwrap()
+    };
+    assert!(run(&["init", "--project", "p"]).status.success());
+    assert!(run(&["import", "--project", "p", dataset.to_str().unwrap()]).status.success());
+    let toml_path = work.path().join("p/mote.toml");
+    let text = std::fs::read_to_string(&toml_path).unwrap();
+    std::fs::write(&toml_path, text.replace("epochs = 300", "epochs = 30")).unwrap();
+
+    // The trials finished so far (none before the search has started).
+    let trials = || -> Vec<serde_json::Value> {
+        let output = run(&["--json", "tune", "--project", "p", "--show"]);
+        if !output.status.success() {
+            return Vec::new();
+        }
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        report["trials"].as_array().cloned().unwrap_or_default()
+    };
+    let start = || {
+        Command::new(workspace_binary("mote"))
+            .current_dir(work.path())
+            .args(["--json", "tune", "--project", "p", "--ram", "8"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let wait_for = |count: usize| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(180);
+        loop {
+            let found = trials();
+            if found.len() >= count {
+                return found;
+            }
+            assert!(std::time::Instant::now() < deadline, "{} trials after 3 minutes", found.len());
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    };
+
+    let mut search = start();
+    wait_for(2);
+    search.kill().unwrap(); // SIGKILL
+    search.wait().unwrap();
+    let after_kill = trials();
+
+    let mut search = start();
+    wait_for(after_kill.len() + 2);
+    // SAFETY: sending a signal to our own child.
+    assert_eq!(unsafe { libc::kill(search.id() as i32, libc::SIGINT) }, 0);
+    let status = search.wait().unwrap();
+    assert!(status.success(), "Ctrl-C ends the search cleanly: {status}");
+    let after_ctrl_c = trials();
+
+    assert!(after_ctrl_c.len() >= after_kill.len() + 2);
+    // Finished trials are kept as they were (whether a trial is on the Pareto front may change).
+    let kept =
+        |trials: &[serde_json::Value]| -> Vec<(serde_json::Value, serde_json::Value, serde_json::Value)> {
+            trials.iter().map(|t| (t["number"].clone(), t["impulse"].clone(), t["result"].clone())).collect()
+        };
+    assert_eq!(
+        kept(&after_ctrl_c[..after_kill.len()]),
+        kept(&after_kill),
+        "finished trials are kept as they were"
+    );
+    let mut impulses: Vec<String> = after_ctrl_c.iter().map(|t| t["impulse"].to_string()).collect();
+    impulses.sort();
+    impulses.dedup();
+    assert_eq!(impulses.len(), after_ctrl_c.len(), "no trial ran twice");
+    let numbers: Vec<u64> = after_ctrl_c.iter().map(|t| t["number"].as_u64().unwrap()).collect();
+    assert_eq!(numbers, (1..=after_ctrl_c.len() as u64).collect::<Vec<_>>());
+
+    // The table and the Pareto plots (with the RAM budget's line) are there for people too.
+    let shown = run(&["tune", "--project", "p", "--show"]);
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(text.contains("best within budget") && text.contains("RAM ≤ 8.0 KiB"), "{text}");
+    let mut plots: Vec<String> = std::fs::read_dir(work.path().join("p/tune/1"))
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".svg"))
+        .collect();
+    plots.sort();
+    assert_eq!(plots, ["pareto-latency.svg", "pareto-ram.svg"]);
+}

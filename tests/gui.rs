@@ -223,28 +223,12 @@ async fn collect_train_deploy_and_classify_live() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ci_bundle_opens_as_a_project() {
     let work = tempfile::tempdir().unwrap();
-    let dataset = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../datasets/basic-motions");
-    let mote = |args: &[&str]| {
-        let status = std::process::Command::new(mote_e2e::workspace_binary("mote"))
-            .current_dir(work.path())
-            .args(args)
-            .stdout(std::process::Stdio::null())
-            .status()
-            .unwrap();
-        assert!(status.success(), "mote {args:?}");
-    };
-    mote(&["init", "--project", "p"]);
-    mote(&["import", "--project", "p", dataset.to_str().unwrap()]);
-    mote(&["export", "--project", "p", "--out", "basic-motions-bundle"]);
+    basic_motions_project(work.path());
+    mote_in(work.path(), &["export", "--project", "p", "--out", "basic-motions-bundle"]);
     let bundle = work.path().join("basic-motions-bundle");
 
     let app = App::launch().await;
-    app.click("[data-page=dashboard]").await;
-    app.wait_for("#open-project").await;
-    let open = "return window.__TAURI_INTERNALS__.invoke('open_project', { dir: arguments[0] }).then(() => 'ok', (e) => JSON.stringify(e))";
-    let outcome =
-        app.client.execute(open, vec![bundle.to_str().unwrap().into()]).await.expect("open_project");
-    assert_eq!(outcome, serde_json::json!("ok"));
+    open_project(&app, &bundle).await;
     app.click("[data-page=devices]").await;
     app.click("[data-page=dashboard]").await;
     let project = app.wait_text("#project", "the bundle's project", |t| t.contains("basic-motions")).await;
@@ -376,8 +360,105 @@ async fn real_boards_show_their_flash_plan_and_say_when_no_probe_is_attached() {
 }
 
 /// The number that follows `label` in `text` (element text may or may not put a space between).
+/// `mote` with `args` in `dir`, which must succeed.
+fn mote_in(dir: &std::path::Path, args: &[&str]) {
+    let status = std::process::Command::new(mote_e2e::workspace_binary("mote"))
+        .current_dir(dir)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "mote {args:?}");
+}
+
+/// A project `dir/p` with BasicMotions imported (its preset impulse).
+fn basic_motions_project(dir: &std::path::Path) {
+    let dataset = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../datasets/basic-motions");
+    mote_in(dir, &["init", "--project", "p"]);
+    mote_in(dir, &["import", "--project", "p", dataset.to_str().unwrap()]);
+}
+
+/// Opens a project folder or bundle in the app, handed over as the native folder dialog would
+/// (WebDriver cannot drive the OS's dialog).
+async fn open_project(app: &App, dir: &std::path::Path) {
+    app.click("[data-page=dashboard]").await;
+    app.wait_for("#open-project").await;
+    let open = "return window.__TAURI_INTERNALS__.invoke('open_project', { dir: arguments[0] }).then(() => 'ok', (e) => JSON.stringify(e))";
+    let outcome = app.client.execute(open, vec![dir.to_str().unwrap().into()]).await.expect("open_project");
+    assert_eq!(outcome, serde_json::json!("ok"));
+}
+
 fn number_after(text: &str, label: &str) -> Option<f64> {
     let rest = text.split(label).nth(1)?.trim_start();
     let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
     rest[..end].parse().ok()
+}
+
+/// The Tuner page (issue 15): a search starts, its trials arrive in the table, it is cancelled,
+/// resumed without repeating a trial, and one trial is applied to the project's `mote.toml`
+/// (its comments kept); the Pareto plots show with the budget's line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tune_cancel_resume_and_apply_a_trial() {
+    let work = tempfile::tempdir().unwrap();
+    basic_motions_project(work.path());
+    // Fewer epochs than the preset's 300, so trials arrive every second or two.
+    let toml_path = work.path().join("p/mote.toml");
+    let text = std::fs::read_to_string(&toml_path).unwrap();
+    std::fs::write(&toml_path, text.replace("epochs = 300", "epochs = 30")).unwrap();
+
+    let app = App::launch().await;
+    open_project(&app, &work.path().join("p")).await;
+
+    app.click("[data-page=tuner]").await;
+    app.set_value("#tune-ram", "8").await;
+    app.set_value("#tune-minutes", "").await;
+    let rows = async |app: &App| -> Vec<String> {
+        let mut numbers = Vec::new();
+        for row in app.client.find_all(fantoccini::Locator::Css("[data-trial]")).await.unwrap() {
+            numbers.push(row.attr("data-trial").await.unwrap().unwrap_or_default());
+        }
+        numbers
+    };
+    app.click("#start-tune").await;
+    // Trials arrive while it runs; then cancel.
+    app.wait_text("#tune-count", "two trials done", |t| {
+        t.split('/').next().and_then(|n| n.trim().parse::<u32>().ok()).is_some_and(|n| n >= 2)
+    })
+    .await;
+    app.click("#cancel-tune").await;
+    let stopped = app.wait_text("#tune-notice", "the search stopped", |t| t.contains("Stopped after")).await;
+    let first = rows(&app).await;
+    assert!(first.len() >= 2, "{stopped}: {first:?}");
+    app.screenshot("tuner-stopped").await;
+
+    // Resume: the table keeps the finished trials and adds new ones; none repeats.
+    app.click("#start-tune").await;
+    let before = first.len();
+    app.wait_text("#tune-count", "more trials", |t| {
+        t.split('/').next().and_then(|n| n.trim().parse::<usize>().ok()).is_some_and(|n| n >= before + 2)
+    })
+    .await;
+    app.click("#cancel-tune").await;
+    app.wait_text("#tune-notice", "stopped again", |t| {
+        t.contains("Stopped after") && !t.contains(&format!("after {before} "))
+    })
+    .await;
+    let second = rows(&app).await;
+    assert_eq!(second[..first.len()], first[..], "finished trials stay as they were");
+    let expected: Vec<String> = (1..=second.len()).map(|n| n.to_string()).collect();
+    assert_eq!(second, expected, "trials numbered once each: {second:?}");
+    app.wait_for("#tune-plots svg").await;
+    app.screenshot("tuner").await;
+
+    // Use the best trial: mote.toml takes its impulse and keeps its comments.
+    let best = app.wait_for("tr.best").await.attr("data-trial").await.unwrap().expect("the best trial");
+    app.click("tr.best button.apply").await;
+    let applied =
+        app.wait_text("#tune-notice", "the trial applied", |t| t.contains(&format!("trial {best}:"))).await;
+    let text = std::fs::read_to_string(&toml_path).unwrap();
+    assert!(text.contains("# one window = one whole 10 s recording"), "comments kept: {text}");
+    let described = applied.split(": ").nth(1).unwrap_or_default().to_string();
+    let dsp = described.split(" · ").next().unwrap_or_default().to_string();
+    assert!(text.contains(&format!("block = \"{dsp}\"")), "{applied}\n{text}");
+    app.client.clone().close().await.expect("session closes");
 }

@@ -372,3 +372,58 @@ fn a_pruned_model_is_smaller_and_the_board_runs_it_bit_for_bit() {
     assert!(pruned.2 < whole.2 && pruned.3 < whole.3, "blob and arena shrink: {measured:?}");
     assert!(pruned.4 < whole.4, "the board runs fewer instructions: {measured:?}");
 }
+
+/// Issue 15: after a search, its best trials within budget run on the emulated Cortex-M4F and the
+/// instructions per window are measured, not estimated; the estimate stays within 25 % of them.
+#[test]
+fn the_tuners_best_trials_are_measured_on_the_emulated_board() {
+    mote_e2e::qemu::firmware_elf(); // built by the test command
+    let work = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(async {
+        let mut project = mote_pipeline::project::Project::create(
+            work.path().join("p"),
+            None,
+            std::sync::Arc::new(mote_pipeline::project::SystemClock),
+        )
+        .await
+        .unwrap();
+        let dataset = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../datasets/basic-motions");
+        project.import_dir(&dataset, &Default::default()).await.unwrap();
+        // Windows every second on the board (as the firmware benchmark does).
+        let mut config = project.config().clone();
+        config.window.stride_ms = 1000;
+        config.learn.params.insert("epochs".into(), toml::Value::Integer(30));
+        project.save_config(config).unwrap();
+        let table = |text: &str| text.parse::<toml::Table>().unwrap();
+        let settings = mote_pipeline::tune::TuneSettings {
+            target: "cortex-m4f-64mhz".into(),
+            budget: Default::default(),
+            space: mote_pipeline::tune::SearchSpace {
+                windows: vec![mote_pipeline::tune::WindowChoice { length_ms: 10_000, stride_ms: 1000 }],
+                dsp: vec![table("block = \"flatten\""), table("block = \"spectral\"")],
+                learn: vec![table("block = \"dense\"\nhidden = [12]")],
+                augment: None,
+                prune: vec![0.0],
+            },
+            seed: 1,
+            measure_on_board: true,
+        };
+        let cancel = std::sync::Arc::new(AtomicBool::new(false));
+        let report =
+            mote_pipeline::tune::tune(&project, &settings, false, None, cancel, |_| {}).await.unwrap();
+        assert_eq!(report.trials.len(), 3);
+        for trial in &report.trials {
+            let result = trial.result.as_ref().unwrap();
+            let measured = result.measured_instructions.expect("measured on the emulated board") as f64;
+            let estimated = f64::from(result.latency_ms) * 64_000.0;
+            eprintln!("{}: {measured} instructions measured, {estimated:.0} estimated", trial.description);
+            assert!(
+                (estimated / measured - 1.0).abs() <= 0.25,
+                "{}: {measured} vs {estimated}",
+                trial.description
+            );
+        }
+        project.close().await;
+    });
+}

@@ -5,13 +5,19 @@
 //! rows training holds out for validation are never augmented (the training crate drops copies of
 //! validation rows). The masks (SpecAugment) are drawn by the training loop on the features.
 
-use mote_project::{Sample, Split};
+use std::path::Path;
+
+use mote_project::{Project, Sample, SampleFilter, Split};
 use mote_train::Augment;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
+use sha2::{Digest, Sha256};
 
-use crate::features::{Dsp, FeatureError, FeatureSet, Selected, select_axes};
+use crate::features::{
+    CACHE_FORMAT, Dsp, FeatureError, FeatureSet, FeatureSource, Selected, cache_key, select_axes, touch,
+    write_file,
+};
 use crate::impulse::Impulse;
 
 /// Augmented rows and, for each, the row of the training set it was made from.
@@ -109,6 +115,64 @@ pub fn augment_training_windows(
         return Err(invalid(format!("{row} training windows, but {} training rows", train.n_rows())));
     }
     Ok(out)
+}
+
+/// Augmented copies of the training windows (`[learn.augment]`, see [`crate::augment`]) for the
+/// training rows `train` of [`project_features`], cached beside them: the same inputs and the same
+/// augmentation settings and seed give the same rows.
+pub async fn project_augmented(
+    project: &Project,
+    impulse: &Impulse,
+    train: &FeatureSet,
+    augment: &mote_train::Augment,
+    seed: u64,
+) -> Result<(AugmentedRows, FeatureSource), FeatureError> {
+    let filter = SampleFilter { split: Some(Split::Train), ..SampleFilter::default() };
+    let infos = project.list_samples(&filter).await?;
+    let mut hash = Sha256::new();
+    hash.update(cache_key(impulse, &infos).as_bytes());
+    hash.update(serde_json::json!({ "augment": augment, "seed": seed }).to_string().as_bytes());
+    let dir = project.dir().join("cache").join("features");
+    let path = dir.join(format!("{}.bin", mote_formats::recording::hex(&hash.finalize())));
+    if let Some(rows) = read_cached_augmented(&path, train) {
+        return Ok((rows, FeatureSource::Cached));
+    }
+    let samples = project.load_samples(&filter).await?;
+    let rows = augment_training_windows(&samples, impulse, train, augment, seed)?;
+    let cached = CachedAugmented {
+        format: CACHE_FORMAT,
+        n_features: train.n_features as u64,
+        features: rows.features.clone(),
+        origin: rows.origin.iter().map(|&row| row as u64).collect(),
+    };
+    if let Ok(bytes) = postcard::to_stdvec(&cached) {
+        write_file(&dir, &path, bytes);
+    }
+    Ok((rows, FeatureSource::Computed))
+}
+
+/// The augmented rows' cache file.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CachedAugmented {
+    format: u32,
+    n_features: u64,
+    features: Vec<f32>,
+    origin: Vec<u64>,
+}
+
+fn read_cached_augmented(path: &Path, train: &FeatureSet) -> Option<AugmentedRows> {
+    let cached: CachedAugmented = postcard::from_bytes(&std::fs::read(path).ok()?).ok()?;
+    let origin: Vec<usize> =
+        cached.origin.iter().map(|&row| usize::try_from(row).ok()).collect::<Option<_>>()?;
+    let consistent = cached.format == CACHE_FORMAT
+        && cached.n_features == train.n_features as u64
+        && origin.len().checked_mul(train.n_features) == Some(cached.features.len())
+        && origin.iter().all(|&row| row < train.n_rows());
+    if !consistent {
+        return None;
+    }
+    touch(path);
+    Some(AugmentedRows { features: cached.features, origin })
 }
 
 /// `window.len() / n_axes` steps in physical units, read from the recording starting at `start`

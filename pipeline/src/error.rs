@@ -37,6 +37,7 @@ coded_errors!(
     crate::impulse::ImpulseError,
     crate::features::FeatureError,
     crate::training::TrainingError,
+    crate::tune::TuneError,
     crate::live::LiveError,
     crate::emulator::EmulatorError,
     crate::firmware::FirmwareError,

@@ -181,7 +181,7 @@ pub enum FeatureSource {
 /// Cached feature sets a project keeps (the oldest beyond this are removed).
 const CACHE_ENTRIES: usize = 6;
 /// Bumped when the cache file's layout changes.
-const CACHE_FORMAT: u32 = 1;
+pub(crate) const CACHE_FORMAT: u32 = 1;
 
 /// The features of the project's samples that `filter` selects, through `impulse`: from the
 /// project's cache (`cache/features/`) when the impulse's window, axes, rate and DSP block, the
@@ -205,66 +205,8 @@ pub async fn project_features(
     Ok((set, FeatureSource::Computed))
 }
 
-/// Augmented copies of the training windows (`[learn.augment]`, see [`crate::augment`]) for the
-/// training rows `train` of [`project_features`], cached beside them: the same inputs and the same
-/// augmentation settings and seed give the same rows.
-pub async fn project_augmented(
-    project: &Project,
-    impulse: &Impulse,
-    train: &FeatureSet,
-    augment: &mote_train::Augment,
-    seed: u64,
-) -> Result<(crate::augment::AugmentedRows, FeatureSource), FeatureError> {
-    let filter = SampleFilter { split: Some(Split::Train), ..SampleFilter::default() };
-    let infos = project.list_samples(&filter).await?;
-    let mut hash = Sha256::new();
-    hash.update(cache_key(impulse, &infos).as_bytes());
-    hash.update(serde_json::json!({ "augment": augment, "seed": seed }).to_string().as_bytes());
-    let dir = project.dir().join("cache").join("features");
-    let path = dir.join(format!("{}.bin", mote_formats::recording::hex(&hash.finalize())));
-    if let Some(rows) = read_cached_augmented(&path, train) {
-        return Ok((rows, FeatureSource::Cached));
-    }
-    let samples = project.load_samples(&filter).await?;
-    let rows = crate::augment::augment_training_windows(&samples, impulse, train, augment, seed)?;
-    let cached = CachedAugmented {
-        format: CACHE_FORMAT,
-        n_features: train.n_features as u64,
-        features: rows.features.clone(),
-        origin: rows.origin.iter().map(|&row| row as u64).collect(),
-    };
-    if let Ok(bytes) = postcard::to_stdvec(&cached) {
-        write_file(&dir, &path, bytes);
-    }
-    Ok((rows, FeatureSource::Computed))
-}
-
-/// The augmented rows' cache file.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct CachedAugmented {
-    format: u32,
-    n_features: u64,
-    features: Vec<f32>,
-    origin: Vec<u64>,
-}
-
-fn read_cached_augmented(path: &Path, train: &FeatureSet) -> Option<crate::augment::AugmentedRows> {
-    let cached: CachedAugmented = postcard::from_bytes(&std::fs::read(path).ok()?).ok()?;
-    let origin: Vec<usize> =
-        cached.origin.iter().map(|&row| usize::try_from(row).ok()).collect::<Option<_>>()?;
-    let consistent = cached.format == CACHE_FORMAT
-        && cached.n_features == train.n_features as u64
-        && origin.len().checked_mul(train.n_features) == Some(cached.features.len())
-        && origin.iter().all(|&row| row < train.n_rows());
-    if !consistent {
-        return None;
-    }
-    touch(path);
-    Some(crate::augment::AugmentedRows { features: cached.features, origin })
-}
-
 /// A hash of everything a feature set depends on.
-fn cache_key(impulse: &Impulse, infos: &[SampleInfo]) -> String {
+pub(crate) fn cache_key(impulse: &Impulse, infos: &[SampleInfo]) -> String {
     let mut hash = Sha256::new();
     hash.update(CACHE_FORMAT.to_le_bytes());
     hash.update(dsp_code_fingerprint());
@@ -360,14 +302,14 @@ fn write_cache(dir: &Path, path: &Path, set: &FeatureSet) {
 }
 
 /// Marks a cache file as used, so the newest-used entries are the ones kept.
-fn touch(path: &Path) {
+pub(crate) fn touch(path: &Path) {
     let _ = std::fs::File::options()
         .append(true)
         .open(path)
         .and_then(|file| file.set_modified(std::time::SystemTime::now()));
 }
 
-fn write_file(dir: &Path, path: &Path, bytes: Vec<u8>) {
+pub(crate) fn write_file(dir: &Path, path: &Path, bytes: Vec<u8>) {
     if std::fs::create_dir_all(dir).is_err() {
         return;
     }

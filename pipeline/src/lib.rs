@@ -14,6 +14,7 @@ pub mod models;
 pub mod parity;
 pub mod record;
 pub mod training;
+pub mod tune;
 pub mod virtual_board;
 
 /// The project store (`mote.toml`, samples, runs, models): the front-ends reach it through the

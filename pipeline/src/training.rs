@@ -15,7 +15,8 @@ use serde::Serialize;
 pub use mote_train::{Evaluation, PruneStep, Stage};
 
 use crate::augment::AugmentedRows;
-use crate::features::{FeatureError, FeatureSet, FeatureSource, project_augmented, project_features};
+use crate::augment::project_augmented;
+use crate::features::{FeatureError, FeatureSet, FeatureSource, project_features};
 use crate::impulse::{Impulse, ImpulseError};
 use crate::int8::{Int8Error, Int8Report, impulse_meta, quantize_block};
 use crate::models::{BLOB_FILE, ModelError, ModelMetrics, find_model, latest_model};

@@ -6,8 +6,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use mote_pipeline::augment::augment_training_windows;
-use mote_pipeline::features::{FeatureSource, compute_features, project_augmented, project_features};
+use mote_pipeline::augment::{augment_training_windows, project_augmented};
+use mote_pipeline::features::{FeatureSource, compute_features, project_features};
 use mote_pipeline::impulse::Impulse;
 use mote_pipeline::models::latest_model;
 use mote_pipeline::training::train_project;

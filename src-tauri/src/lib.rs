@@ -10,6 +10,7 @@ mod flash;
 mod model;
 mod project;
 mod state;
+mod tune;
 
 use state::AppState;
 
@@ -63,6 +64,10 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             model::export_model,
             model::start_classify,
             model::stop_classify,
+            tune::start_tune,
+            tune::cancel_tune,
+            tune::latest_tune,
+            tune::apply_tune_trial,
         ])
         .events(tauri_specta::collect_events![dto::SessionEnded])
 }

@@ -13,7 +13,7 @@ use mote_pipeline::live::{LiveDecoder, LiveWindow};
 use mote_pipeline::models::{ModelError, ModelMetrics, latest_model, model_blob};
 use mote_pipeline::project::Project;
 use mote_pipeline::training::Evaluation;
-use mote_pipeline::training::{DEFAULT_UNCERTAIN_THRESHOLD, test_project_windows, train_project};
+use mote_pipeline::training::{DEFAULT_UNCERTAIN_THRESHOLD, Stage, test_project_windows, train_project};
 use serde::{Deserialize, Serialize};
 use specta::Type;
 use tauri::State;
@@ -107,6 +107,8 @@ pub struct EpochUpdate {
     pub train_accuracy: Option<f32>,
     pub validation_loss: Option<f32>,
     pub validation_accuracy: Option<f32>,
+    /// The part of the run: `teacher` (distillation), `model`, or `pruning step N`.
+    pub stage: String,
 }
 
 #[derive(Debug, Clone, Serialize, Type)]
@@ -250,6 +252,11 @@ pub async fn train_model(
                 train_accuracy: epoch.train_accuracy,
                 validation_loss: epoch.validation_loss,
                 validation_accuracy: epoch.validation_accuracy,
+                stage: match epoch.stage {
+                    Stage::Teacher => "teacher".into(),
+                    Stage::Model => "model".into(),
+                    Stage::Prune { step } => format!("pruning step {step}"),
+                },
             });
             if flag.load(Ordering::Relaxed) { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
         })

@@ -15,6 +15,8 @@ pub struct AppState {
     pub emulated_boards: std::sync::Mutex<Vec<mote_pipeline::emulator::EmulatedBoard>>,
     /// The cancel flag of the training run under way.
     pub training: std::sync::Mutex<Option<Arc<AtomicBool>>>,
+    /// The cancel flag of the search (tuner) under way.
+    pub tuning: std::sync::Mutex<Option<Arc<AtomicBool>>>,
     /// The cancel flag of the recording under way.
     pub recording: std::sync::Mutex<Option<Arc<AtomicBool>>>,
 }

@@ -122,6 +122,19 @@ export const commands = {
 	 */
 	startClassify: (verify: boolean, onWindow: Channel<LiveResult_Deserialize>) => typedError<string[], AppError>(__TAURI_INVOKE("start_classify", { verify, onWindow })),
 	stopClassify: () => typedError<null, AppError>(__TAURI_INVOKE("stop_classify")),
+	/**
+	 *  Starts or resumes the search with these settings; trials stream to `on_trial`, and
+	 *  `cancel_tune` stops it after the trial under way is abandoned (finished trials are kept).
+	 */
+	startTune: (request: TuneRequest_Deserialize, onTrial: Channel<TuneUpdate_Deserialize>) => typedError<TuneSummary_Serialize, AppError>(__TAURI_INVOKE("start_tune", { request, onTrial })),
+	cancelTune: () => __TAURI_INVOKE<boolean>("cancel_tune"),
+	/**  The newest search, if the project has one. */
+	latestTune: () => typedError<TuneSummary_Serialize | null, AppError>(__TAURI_INVOKE("latest_tune")),
+	/**
+	 *  Writes trial `number` of the newest search into `mote.toml` (its comments kept); train it on
+	 *  the Training page.
+	 */
+	applyTuneTrial: (number: number) => typedError<string, AppError>(__TAURI_INVOKE("apply_tune_trial", { number })),
 };
 
 /** Events */
@@ -247,6 +260,8 @@ export type EpochUpdate_Deserialize = {
 	train_accuracy?: number | null,
 	validation_loss?: number | null,
 	validation_accuracy?: number | null,
+	/**  The part of the run: `teacher` (distillation), `model`, or `pruning step N`. */
+	stage: string,
 };
 
 /**  One epoch, as the Training page plots it. */
@@ -257,6 +272,8 @@ export type EpochUpdate_Serialize = {
 	train_accuracy: number | null,
 	validation_loss: number | null,
 	validation_accuracy: number | null,
+	/**  The part of the run: `teacher` (distillation), `model`, or `pruning step N`. */
+	stage: string,
 };
 
 export type EvaluationSummary = {
@@ -614,6 +631,111 @@ export type TrainSummary_Serialize = {
 	seconds: number | null,
 	test: EvaluationSummary | null,
 	int8: Int8Summary_Serialize,
+};
+
+export type TrialRow = TrialRow_Serialize | TrialRow_Deserialize;
+
+export type TrialRow_Deserialize = {
+	number: number,
+	description: string,
+	accuracy?: number | null,
+	test_accuracy?: number | null,
+	ram_bytes?: number | null,
+	flash_bytes?: number | null,
+	latency_ms?: number | null,
+	/**  DSP + inference per window measured on the emulated Cortex-M4F (64 MHz), milliseconds. */
+	measured_ms?: number | null,
+	error?: string | null,
+	within_budget: boolean,
+	pareto: boolean,
+	baseline: boolean,
+};
+
+export type TrialRow_Serialize = {
+	number: number,
+	description: string,
+	accuracy: number | null,
+	test_accuracy: number | null,
+	ram_bytes: number | null,
+	flash_bytes: number | null,
+	latency_ms: number | null,
+	/**  DSP + inference per window measured on the emulated Cortex-M4F (64 MHz), milliseconds. */
+	measured_ms: number | null,
+	error: string | null,
+	within_budget: boolean,
+	pareto: boolean,
+	baseline: boolean,
+};
+
+/**  What the search must stay within (`None` = no limit). */
+export type TuneRequest = TuneRequest_Serialize | TuneRequest_Deserialize;
+
+/**  What the search must stay within (`None` = no limit). */
+export type TuneRequest_Deserialize = {
+	/**  A target id (`cortex-m4f-64mhz`, …). */
+	target: string,
+	ram_kib?: number | null,
+	flash_kib?: number | null,
+	latency_ms?: number | null,
+	min_accuracy?: number | null,
+	/**  Stop starting trials after this long. */
+	minutes?: number | null,
+};
+
+/**  What the search must stay within (`None` = no limit). */
+export type TuneRequest_Serialize = {
+	/**  A target id (`cortex-m4f-64mhz`, …). */
+	target: string,
+	ram_kib: number | null,
+	flash_kib: number | null,
+	latency_ms: number | null,
+	min_accuracy: number | null,
+	/**  Stop starting trials after this long. */
+	minutes: number | null,
+};
+
+export type TuneSummary = TuneSummary_Serialize | TuneSummary_Deserialize;
+
+export type TuneSummary_Deserialize = {
+	tune: number,
+	target: string,
+	trials: TrialRow_Deserialize[],
+	total: number,
+	/**  The trial number of the best one within budget. */
+	best?: number | null,
+	finished: boolean,
+	/**  Accuracy against latency and against RAM, as SVG (the budget's line drawn). */
+	plots: string[],
+};
+
+export type TuneSummary_Serialize = {
+	tune: number,
+	target: string,
+	trials: TrialRow_Serialize[],
+	total: number,
+	/**  The trial number of the best one within budget. */
+	best: number | null,
+	finished: boolean,
+	/**  Accuracy against latency and against RAM, as SVG (the budget's line drawn). */
+	plots: string[],
+};
+
+export type TuneUpdate = TuneUpdate_Serialize | TuneUpdate_Deserialize;
+
+export type TuneUpdate_Deserialize = {
+	done: number,
+	total: number,
+	elapsed_s: number | null,
+	eta_s?: number | null,
+	trial?: TrialRow_Deserialize | null,
+};
+
+export type TuneUpdate_Serialize = {
+	done: number,
+	total: number,
+	elapsed_s: number | null,
+	eta_s: number | null,
+	trial: TrialRow_Serialize | null,
 };
 
 export type VirtualBoard = {

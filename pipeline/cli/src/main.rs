@@ -10,6 +10,7 @@ mod output;
 mod project;
 mod sim;
 mod stream;
+mod tune;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -47,6 +48,10 @@ enum Command {
     /// Put the device agent's firmware on a board. `qemu-mps2-an386` boots it in QEMU (a Cortex-M4F)
     /// on a serial pseudo-terminal that `mote devices`, `deploy`, `live` and the app use like any board.
     Flash(flash::FlashCommand),
+    /// Search impulses (window, DSP block, learning block and size, augmentation, pruning) for the
+    /// most accurate one within a board's RAM, flash and latency budget. A stopped search resumes
+    /// where it was; `--apply N` writes a trial into mote.toml and trains it.
+    Tune(tune::TuneCommand),
     #[command(flatten)]
     Project(project::ProjectCommand),
 }
@@ -74,6 +79,7 @@ fn main() -> ExitCode {
         Command::Deploy(command) => runtime.block_on(deploy::deploy(command, cli.json, &cancel)),
         Command::Live(command) => runtime.block_on(deploy::live(command, cli.json, &cancel)),
         Command::Flash(command) => flash::run(command, cli.json, &cancel),
+        Command::Tune(command) => runtime.block_on(tune::run(command, cli.json, cancel.clone())),
         Command::Project(command) => runtime.block_on(project::run(command, cli.json, cancel.clone())),
     };
     match result {

@@ -27,6 +27,7 @@ mod rng;
 pub mod runs;
 pub mod sample;
 mod store;
+pub mod tunes;
 
 // The file formats are `mote-formats`'; these keep their paths in this crate.
 use mote_formats::csv_text;

@@ -72,6 +72,7 @@ fn main() -> Result<(), ReportError> {
         y_title: "gyrZ RMS (rad/s)".into(),
         labels,
         points,
+        x_guide: None,
     };
 
     let rate_hz = 10.0;

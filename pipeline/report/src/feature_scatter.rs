@@ -30,6 +30,8 @@ pub struct FeatureScatter {
     pub labels: Vec<String>,
     /// The points, drawn in order (later points on top).
     pub points: Vec<ScatterPoint>,
+    /// A vertical line at this horizontal value (e.g. a budget), with its caption.
+    pub x_guide: Option<(f64, String)>,
 }
 
 impl Plot for FeatureScatter {
@@ -56,12 +58,15 @@ impl Plot for FeatureScatter {
         let (width, _) = body.dim_in_pixel();
         let (plot_area, legend_area) = body.split_horizontally(width.saturating_sub(legend_width));
 
+        let guide = self.x_guide.as_ref().filter(|(x, _)| x.is_finite());
         let (x_min, x_max) =
             finite.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p.x), hi.max(p.x)));
+        let (x_min, x_max) = guide.map_or((x_min, x_max), |(x, _)| (x_min.min(*x), x_max.max(*x)));
         let (y_min, y_max) =
             finite.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p.y), hi.max(p.y)));
         let (x_range, y_range) = (padded(x_min, x_max, 0.05), padded(y_min, y_max, 0.05));
         let (x_span, y_span) = (x_range.end - x_range.start, y_range.end - y_range.start);
+        let (y_low, y_high) = (y_range.start, y_range.end);
         let mut chart = ChartBuilder::on(&plot_area)
             .margin(10)
             .x_label_area_size(46)
@@ -81,6 +86,11 @@ impl Plot for FeatureScatter {
             .light_line_style(TRANSPARENT)
             .axis_style(AXIS)
             .draw()?;
+        if let Some((x, caption)) = guide {
+            let line = [(*x, y_low), (*x, y_high)];
+            chart.draw_series(std::iter::once(PathElement::new(line, AXIS.stroke_width(2))))?;
+            chart.draw_series(std::iter::once(Text::new(caption.clone(), (*x, y_high), text(LABEL_SIZE))))?;
+        }
         let radius = if finite.len() > 2000 { 2 } else { 4 };
         chart.draw_series(finite.iter().map(|p| {
             let color = theme::color(p.label).mix(0.8);

@@ -51,6 +51,7 @@ fn scatter() -> FeatureScatter {
                 ScatterPoint { x: label as f64 * 2.0 + t.sin(), y: label as f64 + t.cos() * 0.5, label }
             })
             .collect(),
+        x_guide: Some((3.0, "budget".into())),
     }
 }
 
