@@ -460,5 +460,18 @@ async fn tune_cancel_resume_and_apply_a_trial() {
     let described = applied.split(": ").nth(1).unwrap_or_default().to_string();
     let dsp = described.split(" · ").next().unwrap_or_default().to_string();
     assert!(text.contains(&format!("block = \"{dsp}\"")), "{applied}\n{text}");
+
+    // Prune the applied impulse's network while training: the Training page shows each step.
+    app.click("[data-page=impulse]").await;
+    app.set_value("#learn-params", "epochs = 30\n[prune]\ntarget = 0.5\nsteps = 2\nfine_tune_epochs = 5")
+        .await;
+    app.click("#save-impulse").await;
+    app.wait_text("#impulse-saved", "the saved impulse", |t| t.contains("Saved")).await;
+    app.click("[data-page=training]").await;
+    app.click("#start-training").await;
+    let pruning = app.wait_text("#pruning", "the pruning table", |t| t.contains("before")).await;
+    let rows = app.client.find_all(fantoccini::Locator::Css("#pruning tbody tr")).await.unwrap().len();
+    assert_eq!(rows, 3, "before, step 1, step 2: {pruning}");
+    app.screenshot("training-pruned").await;
     app.client.clone().close().await.expect("session closes");
 }

@@ -209,6 +209,21 @@ pub struct TrainSummary {
     pub seconds: f64,
     pub test: Option<EvaluationSummary>,
     pub int8: Int8Summary,
+    /// Augmented copies of training windows trained on (`[learn.augment]`).
+    pub augmented_windows: u32,
+    /// With `[learn.prune]`: the network before pruning (step 0) and after each step.
+    pub pruning: Vec<PruneRow>,
+}
+
+/// One pruning step: the network's size after it and its validation accuracy.
+#[derive(Debug, Clone, Serialize, Type)]
+pub struct PruneRow {
+    pub step: u32,
+    pub conv_filters: Vec<u32>,
+    pub hidden: Vec<u32>,
+    pub macs: f64,
+    pub parameters: f64,
+    pub accuracy: Option<f32>,
 }
 
 /// Trains the project's impulse. Epochs stream to `on_epoch`; `cancel_training` stops it (no
@@ -270,6 +285,19 @@ pub async fn train_model(
             seconds: report.seconds,
             test: report.test.as_ref().map(|t| EvaluationSummary::new(t, &report.labels)),
             int8: Int8Summary::new(&report.int8, &report.labels),
+            augmented_windows: report.augmented_windows as u32,
+            pruning: report
+                .pruning
+                .iter()
+                .map(|step| PruneRow {
+                    step: step.step as u32,
+                    conv_filters: step.conv_filters.iter().map(|&n| n as u32).collect(),
+                    hidden: step.hidden.iter().map(|&n| n as u32).collect(),
+                    macs: step.macs as f64,
+                    parameters: step.parameters as f64,
+                    accuracy: step.accuracy,
+                })
+                .collect(),
             labels: report.labels,
         })
     }

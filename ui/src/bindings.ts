@@ -540,6 +540,29 @@ export type ProjectInfo = {
 	labels: LabelCount[],
 };
 
+/**  One pruning step: the network's size after it and its validation accuracy. */
+export type PruneRow = PruneRow_Serialize | PruneRow_Deserialize;
+
+/**  One pruning step: the network's size after it and its validation accuracy. */
+export type PruneRow_Deserialize = {
+	step: number,
+	conv_filters: number[],
+	hidden: number[],
+	macs: number | null,
+	parameters: number | null,
+	accuracy?: number | null,
+};
+
+/**  One pruning step: the network's size after it and its validation accuracy. */
+export type PruneRow_Serialize = {
+	step: number,
+	conv_filters: number[],
+	hidden: number[],
+	macs: number | null,
+	parameters: number | null,
+	accuracy: number | null,
+};
+
 /**  After every batch of a recording: how far it is, and the batch itself for the live chart. */
 export type RecordProgress = {
 	samples: number,
@@ -621,6 +644,10 @@ export type TrainSummary_Deserialize = {
 	seconds: number | null,
 	test?: EvaluationSummary | null,
 	int8: Int8Summary_Deserialize,
+	/**  Augmented copies of training windows trained on (`[learn.augment]`). */
+	augmented_windows: number,
+	/**  With `[learn.prune]`: the network before pruning (step 0) and after each step. */
+	pruning: PruneRow_Deserialize[],
 };
 
 export type TrainSummary_Serialize = {
@@ -631,6 +658,10 @@ export type TrainSummary_Serialize = {
 	seconds: number | null,
 	test: EvaluationSummary | null,
 	int8: Int8Summary_Serialize,
+	/**  Augmented copies of training windows trained on (`[learn.augment]`). */
+	augmented_windows: number,
+	/**  With `[learn.prune]`: the network before pruning (step 0) and after each step. */
+	pruning: PruneRow_Serialize[],
 };
 
 export type TrialRow = TrialRow_Serialize | TrialRow_Deserialize;
