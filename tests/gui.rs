@@ -411,6 +411,7 @@ async fn tune_cancel_resume_and_apply_a_trial() {
 
     app.click("[data-page=tuner]").await;
     app.set_value("#tune-ram", "8").await;
+    app.set_value("#tune-min-accuracy", "50").await;
     app.set_value("#tune-minutes", "").await;
     let rows = async |app: &App| -> Vec<String> {
         let mut numbers = Vec::new();

@@ -113,6 +113,17 @@ async fn a_stopped_search_resumes_without_repeating_trials() {
         tune(&project, &settings, false, None, Arc::new(AtomicBool::new(false)), |_| {}).await.unwrap();
     assert_eq!((again.ran, again.tune), (0, first.tune));
     assert_eq!(latest_report(&project).await.unwrap().trials.len(), 6);
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let fresh =
+        tune(&project, &settings, true, None, stop, |_| flag.store(true, Ordering::Relaxed)).await.unwrap();
+    assert_ne!(fresh.tune, first.tune);
+    assert_eq!((fresh.ran, fresh.trials.len()), (1, 1), "a new search starts from its first trial");
+    // The newest search is the one shown; the earlier one stays in the project.
+    assert_eq!(latest_report(&project).await.unwrap().tune, fresh.tune);
+    let resumed =
+        tune(&project, &settings, false, None, Arc::new(AtomicBool::new(false)), |_| {}).await.unwrap();
+    assert_eq!(resumed.tune, fresh.tune, "equal settings resume the newest search");
 
     // Applying a trial writes its impulse and keeps mote.toml's comments.
     let raw = second.trials.iter().find(|t| t.description.starts_with("raw · conv1d")).unwrap();

@@ -27,6 +27,8 @@ pub struct TuneRequest {
     pub min_accuracy: Option<f32>,
     /// Stop starting trials after this long.
     pub minutes: Option<f64>,
+    /// Start a new search even when one with these settings can be resumed.
+    pub fresh: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Type)]
@@ -121,7 +123,7 @@ pub async fn start_tune(
         let budget =
             Budget::from_kib(request.ram_kib, request.flash_kib, request.latency_ms, request.min_accuracy);
         let settings = TuneSettings::for_project(&project, &request.target, budget).await?;
-        let report = tune(&project, &settings, false, request.minutes, cancel, |progress| {
+        let report = tune(&project, &settings, request.fresh, request.minutes, cancel, |progress| {
             let _ = on_trial.send(TuneUpdate {
                 done: progress.done as u32,
                 total: progress.total as u32,

@@ -711,6 +711,8 @@ export type TuneRequest_Deserialize = {
 	min_accuracy?: number | null,
 	/**  Stop starting trials after this long. */
 	minutes?: number | null,
+	/**  Start a new search even when one with these settings can be resumed. */
+	fresh: boolean,
 };
 
 /**  What the search must stay within (`None` = no limit). */
@@ -723,6 +725,8 @@ export type TuneRequest_Serialize = {
 	min_accuracy: number | null,
 	/**  Stop starting trials after this long. */
 	minutes: number | null,
+	/**  Start a new search even when one with these settings can be resumed. */
+	fresh: boolean,
 };
 
 export type TuneSummary = TuneSummary_Serialize | TuneSummary_Deserialize;
