@@ -40,8 +40,6 @@ pub enum TuneError {
     #[error(transparent)]
     Project(#[from] mote_project::ProjectError),
     #[error(transparent)]
-    Features(#[from] FeatureError),
-    #[error(transparent)]
     Training(#[from] TrainingError),
     #[error("unknown target `{0}`; the targets are: {1}")]
     UnknownTarget(String, String),
@@ -61,7 +59,6 @@ impl TuneError {
     pub fn code(&self) -> &'static str {
         match self {
             TuneError::Project(e) => e.code(),
-            TuneError::Features(e) => e.code(),
             TuneError::Training(e) => e.code(),
             TuneError::UnknownTarget(..) => "tune.target",
             TuneError::EmptySpace(_) => "tune.space",

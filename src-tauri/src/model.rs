@@ -234,14 +234,8 @@ pub async fn train_model(
     state: State<'_, AppState>,
     on_epoch: Channel<EpochUpdate>,
 ) -> Result<TrainSummary, AppError> {
-    let cancel = Arc::new(AtomicBool::new(false));
-    {
-        let mut running = state.training.lock().map_err(|_| AppError::new("internal", "state poisoned"))?;
-        if running.is_some() {
-            return Err(AppError::new("train.busy", "a training run is already going"));
-        }
-        *running = Some(cancel.clone());
-    }
+    let claim = state.training.claim("train.busy", "a training run is already going")?;
+    let cancel = claim.cancel.clone();
     let dir = with_project(&state, async |project| Ok(project.dir().to_path_buf())).await;
     let result = async {
         let project = Project::open(&dir?).await?;
@@ -302,22 +296,14 @@ pub async fn train_model(
         })
     }
     .await;
-    if let Ok(mut running) = state.training.lock() {
-        *running = None;
-    }
+    drop(claim);
     result
 }
 
 #[tauri::command]
 #[specta::specta]
 pub fn cancel_training(state: State<'_, AppState>) -> bool {
-    match state.training.lock().ok().and_then(|running| running.clone()) {
-        Some(flag) => {
-            flag.store(true, Ordering::Relaxed);
-            true
-        }
-        None => false,
-    }
+    state.training.cancel()
 }
 
 #[derive(Debug, Clone, Serialize, Type)]

@@ -1,8 +1,6 @@
 //! Commands of the Dashboard and Data acquisition pages: the open project, its samples,
 //! recording from the connected board.
 
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use mote_pipeline::link::stream::{CaptureProgress, CaptureRequest};
@@ -161,7 +159,7 @@ pub async fn record_sample(
         rate_hz: rate_hz.round() as u32,
         duration: Duration::from_secs_f64(seconds),
     };
-    let claim = RecordingClaim::new(&state)?;
+    let claim = state.recording.claim("record.busy", "a recording is already going")?;
     let cancel = claim.cancel.clone();
     let progress = Box::new(move |update: &CaptureProgress<'_>| {
         let _ = on_progress.send(RecordProgress {
@@ -204,7 +202,7 @@ pub async fn record_forwarder_sample(
     if port.is_empty() {
         return Err(AppError::new("invalid", "name the serial port of the data-forwarder board"));
     }
-    let claim = RecordingClaim::new(&state)?;
+    let claim = state.recording.claim("record.busy", "a recording is already going")?;
     let cancel = claim.cancel.clone();
     let result = async {
         let path = port.clone();
@@ -251,32 +249,6 @@ fn checked_form(label: &str, seconds: f64) -> Result<String, AppError> {
     Ok(label)
 }
 
-/// The one recording under way: its cancel flag is in the app state until this is dropped.
-struct RecordingClaim<'a> {
-    state: &'a AppState,
-    cancel: Arc<AtomicBool>,
-}
-
-impl<'a> RecordingClaim<'a> {
-    fn new(state: &'a AppState) -> Result<Self, AppError> {
-        let cancel = Arc::new(AtomicBool::new(false));
-        let mut running = state.recording.lock().map_err(|_| AppError::new("internal", "state poisoned"))?;
-        if running.is_some() {
-            return Err(AppError::new("record.busy", "a recording is already going"));
-        }
-        *running = Some(cancel.clone());
-        Ok(Self { state, cancel })
-    }
-}
-
-impl Drop for RecordingClaim<'_> {
-    fn drop(&mut self) {
-        if let Ok(mut running) = self.state.recording.lock() {
-            *running = None;
-        }
-    }
-}
-
 /// Stores a recorded sample; returns its row.
 async fn add_and_show(
     state: &State<'_, AppState>,
@@ -303,13 +275,7 @@ async fn add_and_show(
 #[tauri::command]
 #[specta::specta]
 pub fn cancel_recording(state: State<'_, AppState>) -> bool {
-    match state.recording.lock().ok().and_then(|running| running.clone()) {
-        Some(flag) => {
-            flag.store(true, std::sync::atomic::Ordering::Relaxed);
-            true
-        }
-        None => false,
-    }
+    state.recording.cancel()
 }
 
 /// Makes the connected board's `sensor` at `rate_hz` what the project records (its `[data]`

@@ -2,9 +2,6 @@
 //! cancel it, and apply a trial to the impulse. The search itself is `mote_pipeline::tune`, the
 //! same one `mote tune` runs.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use mote_pipeline::project::Project;
 use mote_pipeline::tune::{Budget, TuneReport, TuneSettings, apply_trial, latest_report, pareto_plots, tune};
 use serde::{Deserialize, Serialize};
@@ -109,14 +106,8 @@ pub async fn start_tune(
     request: TuneRequest,
     on_trial: Channel<TuneUpdate>,
 ) -> Result<TuneSummary, AppError> {
-    let cancel = Arc::new(AtomicBool::new(false));
-    {
-        let mut running = state.tuning.lock().map_err(|_| AppError::new("internal", "state poisoned"))?;
-        if running.is_some() {
-            return Err(AppError::new("tune.busy", "a search is already running"));
-        }
-        *running = Some(cancel.clone());
-    }
+    let claim = state.tuning.claim("tune.busy", "a search is already running")?;
+    let cancel = claim.cancel.clone();
     let dir = with_project(&state, async |project| Ok(project.dir().to_path_buf())).await;
     let result = async {
         let project = Project::open(&dir?).await?;
@@ -137,22 +128,14 @@ pub async fn start_tune(
         Ok::<_, AppError>(summary(&report?))
     }
     .await;
-    if let Ok(mut running) = state.tuning.lock() {
-        *running = None;
-    }
+    drop(claim);
     result
 }
 
 #[tauri::command]
 #[specta::specta]
 pub fn cancel_tune(state: State<'_, AppState>) -> bool {
-    match state.tuning.lock().ok().and_then(|running| running.clone()) {
-        Some(flag) => {
-            flag.store(true, Ordering::Relaxed);
-            true
-        }
-        None => false,
-    }
+    state.tuning.cancel()
 }
 
 /// The newest search, if the project has one.
