@@ -230,6 +230,40 @@ fn a_new_project_takes_the_imported_rate_and_trains() {
 
 /// Virtual boards started without an id take the first free `virtual-N`, and a stopped board's
 /// id is free again: two boards never share an id (or the flash file named after it).
+/// `mote blocks` lists each block's parameters from the same forms the app draws: what each
+/// takes, its default fitted to the project's data, and what it does.
+#[test]
+fn mote_blocks_describes_every_parameter() {
+    let work = tempfile::tempdir().unwrap();
+    run_ok(mote().current_dir(work.path()).args(["init", "--project", "p"]));
+    let out = run_ok(mote().current_dir(work.path()).args(["blocks", "--project", "p", "spectral"]));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("[dsp] block = \"spectral\""), "{text}");
+    let line = text.lines().find(|line| line.trim_start().starts_with("n_peaks")).expect("n_peaks listed");
+    assert!(line.contains("integer 0 to 16") && line.contains("(default 3)"), "{line}");
+    assert!(text.contains("(default { low_pass = { cutoff_hz = 3.0, order = 6 } })"), "{text}");
+
+    let out = run_ok(mote().current_dir(work.path()).args(["--json", "blocks", "--project", "p"]));
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let blocks = |section: &str| -> Vec<String> {
+        listed[section]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|form| form["block"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(blocks("dsp"), ["raw", "flatten", "spectral", "mfe", "mfcc"]);
+    assert_eq!(blocks("learn"), ["dense", "conv1d", "kmeans"]);
+
+    let out = mote().current_dir(work.path()).args(["blocks", "--project", "p", "wavelet"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("there is no block \"wavelet\"; the blocks are raw, flatten")
+    );
+}
+
 #[test]
 fn virtual_boards_take_a_free_id() {
     let runtime = tempfile::tempdir().unwrap();

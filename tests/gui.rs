@@ -123,7 +123,7 @@ async fn collect_train_deploy_and_classify_live() {
     app.click("[data-page=impulse]").await;
     app.set_value("#window-ms", "1000").await;
     app.set_value("#stride-ms", "250").await;
-    app.set_value("#learn-params", "epochs = 100000").await;
+    app.set_value("#field-learn-epochs", "100000").await;
     app.click("#save-impulse").await;
     app.wait_text("#impulse-saved", "the saved impulse", |t| t.contains("Saved")).await;
     let features = app.wait_text("#feature-count", "the feature count", |t| t.contains("features")).await;
@@ -145,7 +145,7 @@ async fn collect_train_deploy_and_classify_live() {
     app.wait_text("#project", "the dashboard's label counts", |t| t.contains("shake")).await;
 
     app.click("[data-page=impulse]").await;
-    app.set_value("#learn-params", "epochs = 60").await;
+    app.set_value("#field-learn-epochs", "60").await;
     app.click("#save-impulse").await;
     app.wait_text("#impulse-saved", "the saved impulse", |t| t.contains("Saved")).await;
     app.click("[data-page=training]").await;
@@ -359,7 +359,6 @@ async fn real_boards_show_their_flash_plan_and_say_when_no_probe_is_attached() {
     app.client.clone().close().await.expect("session closes");
 }
 
-/// The number that follows `label` in `text` (element text may or may not put a space between).
 /// `mote` with `args` in `dir`, which must succeed.
 fn mote_in(dir: &std::path::Path, args: &[&str]) {
     let status = std::process::Command::new(mote_e2e::workspace_binary("mote"))
@@ -388,6 +387,7 @@ async fn open_project(app: &App, dir: &std::path::Path) {
     assert_eq!(outcome, serde_json::json!("ok"));
 }
 
+/// The number that follows `label` in `text` (element text may or may not put a space between).
 fn number_after(text: &str, label: &str) -> Option<f64> {
     let rest = text.split(label).nth(1)?.trim_start();
     let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
@@ -462,17 +462,89 @@ async fn tune_cancel_resume_and_apply_a_trial() {
     let dsp = described.split(" · ").next().unwrap_or_default().to_string();
     assert!(text.contains(&format!("block = \"{dsp}\"")), "{applied}\n{text}");
 
-    // Prune the applied impulse's network while training: the Training page shows each step.
-    app.click("[data-page=impulse]").await;
-    app.set_value("#learn-params", "epochs = 30\n[prune]\ntarget = 0.5\nsteps = 2\nfine_tune_epochs = 5")
-        .await;
-    app.click("#save-impulse").await;
-    app.wait_text("#impulse-saved", "the saved impulse", |t| t.contains("Saved")).await;
+    // Prune the applied impulse's network while training, set in the Training page's settings:
+    // the page shows each step.
     app.click("[data-page=training]").await;
+    app.click("#training-settings summary").await;
+    app.set_value("#field-learn-epochs", "30").await;
+    app.click("#field-learn-prune").await;
+    app.set_value("#field-learn-prune-target", "0.5").await;
+    app.set_value("#field-learn-prune-steps", "2").await;
+    app.set_value("#field-learn-prune-fine_tune_epochs", "5").await;
+    app.click("#save-training-settings").await;
+    app.wait_text("#training-settings-saved", "the saved settings", |t| t.contains("Saved")).await;
+    let text = std::fs::read_to_string(&toml_path).unwrap();
+    assert!(text.contains("# one window = one whole 10 s recording"), "comments kept: {text}");
     app.click("#start-training").await;
     let pruning = app.wait_text("#pruning", "the pruning table", |t| t.contains("before")).await;
     let rows = app.client.find_all(fantoccini::Locator::Css("#pruning tbody tr")).await.unwrap().len();
     assert_eq!(rows, 3, "before, step 1, step 2: {pruning}");
     app.screenshot("training-pruned").await;
+    app.client.clone().close().await.expect("session closes");
+}
+
+/// The Impulse design page's typed forms (issue 15): parameters are fields generated from the
+/// config types, with ranges and defaults; a value out of range is named next to its field and
+/// nothing is saved; fixed, the impulse saves into `mote.toml` with its comments intact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn impulse_parameters_are_typed_fields_with_errors_beside_them() {
+    let work = tempfile::tempdir().unwrap();
+    basic_motions_project(work.path());
+    let toml_path = work.path().join("p/mote.toml");
+    let text = std::fs::read_to_string(&toml_path).unwrap();
+    let text = text.replacen("[dsp]", "# Gestures: keep the features small.\n[dsp]", 1).replacen(
+        "epochs = 300",
+        "# Enough for 40 windows.\nepochs = 300  # was 100",
+        1,
+    );
+    std::fs::write(&toml_path, &text).unwrap();
+
+    let app = App::launch().await;
+    open_project(&app, &work.path().join("p")).await;
+    app.click("[data-page=impulse]").await;
+
+    // A DSP parameter: the spectral block's fields, with its range, and an error beside the field.
+    app.set_value("#dsp-block", "spectral").await;
+    app.wait_for("#field-dsp-n_peaks").await;
+    let label = app.wait_text("label[for=field-dsp-n_peaks]", "the range", |t| t.contains("16")).await;
+    assert!(label.contains("n peaks"), "{label}");
+    app.set_value("#field-dsp-n_peaks", "20").await;
+    let error = app.wait_text("#field-dsp-n_peaks-error", "the range error", |t| !t.is_empty()).await;
+    assert_eq!(error, "must be between 0 and 16");
+    app.screenshot("impulse-form-error").await;
+    // Saving now changes nothing.
+    app.click("#save-impulse").await;
+    app.wait_for("#field-dsp-n_peaks-error").await;
+    assert_eq!(std::fs::read_to_string(&toml_path).unwrap(), text);
+    app.set_value("#field-dsp-n_peaks", "2").await;
+    app.wait_text("#impulse-form-state", "the error cleared", |t| t.contains("no problems")).await;
+    // One of several shapes: a high-pass filter with its own fields.
+    app.set_value("#field-dsp-filter", "high_pass").await;
+    app.set_value("#field-dsp-filter-high_pass-cutoff_hz", "0.5").await;
+    app.set_value("#field-dsp-filter-high_pass-order", "2").await;
+
+    // A learning parameter, wrong and then right; a sub-table switched on.
+    app.set_value("#field-learn-epochs", "0").await;
+    let error = app.wait_text("#field-learn-epochs-error", "the epochs error", |t| !t.is_empty()).await;
+    assert_eq!(error, "must be at least 1");
+    app.set_value("#field-learn-epochs", "45").await;
+    app.click("#field-learn-augment").await;
+    app.set_value("#field-learn-augment-noise", "0.1").await;
+    app.wait_text("#impulse-form-state", "the errors cleared", |t| t.contains("no problems")).await;
+    app.wait_text("#feature-count", "the spectral feature count", |t| t.contains("features")).await;
+    app.screenshot("impulse-form").await;
+    app.click("#save-impulse").await;
+    app.wait_text("#impulse-saved", "the saved impulse", |t| t.contains("Saved")).await;
+
+    let saved = std::fs::read_to_string(&toml_path).unwrap();
+    assert!(saved.contains("# Gestures: keep the features small.\n[dsp]"), "{saved}");
+    assert!(saved.contains("# Enough for 40 windows.\nepochs = 45  # was 100"), "{saved}");
+    let table: toml::Table = saved.parse().unwrap();
+    assert_eq!(table["dsp"]["block"].as_str(), Some("spectral"));
+    assert_eq!(table["dsp"]["n_peaks"].as_integer(), Some(2));
+    assert_eq!(table["dsp"]["filter"]["high_pass"]["order"].as_integer(), Some(2));
+    assert_eq!(table["dsp"]["filter"]["high_pass"]["cutoff_hz"].as_float(), Some(0.5));
+    assert_eq!(table["learn"]["epochs"].as_integer(), Some(45));
+    assert_eq!(table["learn"]["augment"]["noise"].as_float(), Some(0.1));
     app.client.clone().close().await.expect("session closes");
 }

@@ -4,6 +4,10 @@
 use mote_dsp::{DspConfig, FeatureBlock, OutputShape, Spectral, WindowSpec};
 use mote_project::{BlockConfig, ProjectConfig};
 use mote_train::LearnConfig;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::form::{FieldError, Form};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImpulseError {
@@ -11,6 +15,12 @@ pub enum ImpulseError {
     Config { section: &'static str, message: String },
     #[error("the DSP block does not fit the window: {0}")]
     Dsp(#[from] mote_dsp::DspError),
+    #[error("the impulse cannot be used: {}", list(.0))]
+    Fields(Vec<FieldError>),
+}
+
+fn list(errors: &[FieldError]) -> String {
+    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
 }
 
 impl ImpulseError {
@@ -18,22 +28,167 @@ impl ImpulseError {
         match self {
             ImpulseError::Config { .. } => "impulse.config",
             ImpulseError::Dsp(_) => "impulse.dsp",
+            ImpulseError::Fields(_) => "impulse.fields",
+        }
+    }
+
+    /// The error placed on the field it is about, as paths the design page knows
+    /// (`window.length_ms`, `dsp.n_peaks`, `learn.augment.copies`); an error that is about no
+    /// one field is placed on its section (`dsp`, `learn`).
+    pub fn field_errors(&self) -> Vec<FieldError> {
+        match self {
+            ImpulseError::Fields(errors) => errors.clone(),
+            ImpulseError::Dsp(error) => {
+                let field = match error.parameter() {
+                    Some(parameter @ ("length_ms" | "stride_ms")) => format!("window.{parameter}"),
+                    Some(parameter) => format!("dsp.{parameter}"),
+                    None => "dsp".to_string(),
+                };
+                vec![FieldError { field, message: error.to_string() }]
+            }
+            // The learning block's own checks name the field as `learn.<field>: <reason>`.
+            ImpulseError::Config { section, message } => {
+                let (field, message) = match message.split_once(": ") {
+                    Some((field, reason)) if field.starts_with("learn.") && !field.contains(' ') => {
+                        (field.to_string(), reason.to_string())
+                    }
+                    _ => (section.to_string(), message.clone()),
+                };
+                vec![FieldError { field, message }]
+            }
         }
     }
 }
 
-/// A block's parameters as the TOML text a person edits (`key = value` lines).
-pub fn params_text(block: &BlockConfig) -> String {
-    toml::to_string(&block.params).unwrap_or_default()
+/// The impulse as the design page edits it: block parameters are values in the shape of their
+/// [`Form`] (unset parameters left out).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ImpulseDraft {
+    pub window_ms: u32,
+    pub stride_ms: u32,
+    pub dsp_block: String,
+    #[cfg_attr(feature = "specta", specta(type = std::collections::BTreeMap<String, specta_typescript::Any>))]
+    pub dsp_params: Map<String, Value>,
+    pub learn_block: String,
+    #[cfg_attr(feature = "specta", specta(type = std::collections::BTreeMap<String, specta_typescript::Any>))]
+    pub learn_params: Map<String, Value>,
 }
 
-/// A block from its name and the parameter text a person typed; `section` is `dsp` or `learn`.
-pub fn block_from_text(section: &'static str, block: &str, text: &str) -> Result<BlockConfig, ImpulseError> {
-    let params = text.parse::<toml::Table>().map_err(|error| ImpulseError::Config {
-        section,
-        message: format!("the parameters are not valid TOML: {}", error.message().trim_end()),
-    })?;
-    Ok(BlockConfig { block: block.to_string(), params })
+/// Every block's form, with the defaults that fit the project's data and window.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ImpulseForms {
+    pub dsp: Vec<Form>,
+    pub learn: Vec<Form>,
+}
+
+impl ImpulseForms {
+    /// The forms for `config`'s data and window.
+    pub fn for_config(config: &ProjectConfig) -> ImpulseForms {
+        let rate_hz = config.data.rate_hz as f32;
+        let window = WindowSpec {
+            length_ms: config.window.length_ms as f32,
+            stride_ms: config.window.stride_ms as f32,
+        };
+        let window_samples = window.length_samples(rate_hz).ok();
+        let dsp = DspConfig::BLOCKS
+            .iter()
+            .filter_map(|block| {
+                let fitted = window_samples.map(|samples| {
+                    dsp_table(
+                        &BlockConfig { block: block.to_string(), params: toml::Table::new() },
+                        rate_hz,
+                        samples,
+                    )
+                });
+                let mut defaults = fitted
+                    .and_then(|table| serde_json::to_value(table).ok())
+                    .map(json_object)
+                    .unwrap_or_default();
+                defaults.remove("block");
+                Form::dsp(block, &defaults)
+            })
+            .collect();
+        let learn_defaults: Map<String, Value> =
+            [("seed".to_string(), Value::from(config.project.seed))].into_iter().collect();
+        let learn = mote_train::config::BLOCKS
+            .iter()
+            .filter_map(|block| Form::learn(block, &learn_defaults))
+            .collect();
+        ImpulseForms { dsp, learn }
+    }
+
+    fn dsp_form(&self, block: &str) -> Option<&Form> {
+        self.dsp.iter().find(|form| form.block == block)
+    }
+
+    fn learn_form(&self, block: &str) -> Option<&Form> {
+        self.learn.iter().find(|form| form.block == block)
+    }
+}
+
+fn json_object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+impl ImpulseDraft {
+    /// `config`'s impulse as a draft.
+    pub fn of(config: &ProjectConfig) -> ImpulseDraft {
+        let forms = ImpulseForms::for_config(config);
+        let values = |form: Option<&Form>, params: &toml::Table| match form {
+            Some(form) => form.values(params),
+            None => json_object(serde_json::to_value(params).unwrap_or(Value::Null)),
+        };
+        ImpulseDraft {
+            window_ms: config.window.length_ms,
+            stride_ms: config.window.stride_ms,
+            dsp_block: config.dsp.block.clone(),
+            dsp_params: values(forms.dsp_form(&config.dsp.block), &config.dsp.params),
+            learn_block: config.learn.block.clone(),
+            learn_params: values(forms.learn_form(&config.learn.block), &config.learn.params),
+        }
+    }
+
+    /// `config` with this draft's impulse, checked as a whole; the error lists every wrong field
+    /// ([`ImpulseError::field_errors`]).
+    pub fn apply(&self, config: &ProjectConfig) -> Result<ProjectConfig, ImpulseError> {
+        let mut next = config.clone();
+        next.window.length_ms = self.window_ms;
+        next.window.stride_ms = self.stride_ms;
+        let forms = ImpulseForms::for_config(&next);
+        let mut errors = Vec::new();
+        let mut checked = |section: &str, block: &str, form: Option<&Form>, params: &Map<String, Value>| {
+            let Some(form) = form else {
+                errors.push(FieldError {
+                    field: format!("{section}.block"),
+                    message: format!("there is no block {block:?}"),
+                });
+                return None;
+            };
+            match form.check(&Value::Object(params.clone())) {
+                Ok(table) => Some(BlockConfig { block: block.to_string(), params: table }),
+                Err(found) => {
+                    errors.extend(found.into_iter().map(|error| FieldError {
+                        field: format!("{section}.{}", error.field),
+                        message: error.message,
+                    }));
+                    None
+                }
+            }
+        };
+        let dsp = checked("dsp", &self.dsp_block, forms.dsp_form(&self.dsp_block), &self.dsp_params);
+        let learn =
+            checked("learn", &self.learn_block, forms.learn_form(&self.learn_block), &self.learn_params);
+        let (Some(dsp), Some(learn)) = (dsp, learn) else { return Err(ImpulseError::Fields(errors)) };
+        next.dsp = dsp;
+        next.learn = learn;
+        Impulse::from_config(&next)?;
+        Ok(next)
+    }
 }
 
 /// A checked impulse.

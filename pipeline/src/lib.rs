@@ -6,6 +6,7 @@ pub mod error;
 pub mod export;
 pub mod features;
 pub mod firmware;
+pub mod form;
 pub mod impulse;
 pub mod int8;
 pub mod link;

@@ -53,6 +53,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             dataset::dataset_stats,
             dataset::import_samples,
             model::get_impulse,
+            model::check_impulse,
             model::save_impulse,
             model::train_model,
             model::cancel_training,

@@ -7,14 +7,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use mote_pipeline::impulse::{Impulse, block_from_text, params_text};
+use mote_pipeline::form::FieldError;
+use mote_pipeline::impulse::{Impulse, ImpulseDraft, ImpulseForms};
 use mote_pipeline::int8::Int8Report;
 use mote_pipeline::live::{LiveDecoder, LiveWindow};
 use mote_pipeline::models::{ModelError, ModelMetrics, latest_model, model_blob};
 use mote_pipeline::project::Project;
 use mote_pipeline::training::Evaluation;
 use mote_pipeline::training::{DEFAULT_UNCERTAIN_THRESHOLD, Stage, test_project_windows, train_project};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use specta::Type;
 use tauri::State;
 use tauri::ipc::Channel;
@@ -23,21 +24,11 @@ use crate::dto::{AppError, ExportFormat};
 use crate::project::{folder_or_dialog, with_project, with_project_mut};
 use crate::state::AppState;
 
-/// The impulse as the Impulse design page edits it. Block parameters are TOML (`key = value`
-/// lines), validated by the DSP and training crates when saved.
-#[derive(Debug, Clone, Serialize, Deserialize, Type)]
-pub struct ImpulseSettings {
-    pub window_ms: u32,
-    pub stride_ms: u32,
-    pub dsp_block: String,
-    pub dsp_params: String,
-    pub learn_block: String,
-    pub learn_params: String,
-}
-
 #[derive(Debug, Clone, Serialize, Type)]
 pub struct ImpulseInfo {
-    pub settings: ImpulseSettings,
+    pub settings: ImpulseDraft,
+    /// Every block's parameter form, with defaults that fit the data and the window.
+    pub forms: ImpulseForms,
     pub sensor: String,
     pub axes: Vec<String>,
     pub rate_hz: f64,
@@ -53,14 +44,8 @@ fn impulse_info(project: &Project) -> ImpulseInfo {
     let config = project.config();
     let checked = Impulse::from_config(config);
     ImpulseInfo {
-        settings: ImpulseSettings {
-            window_ms: config.window.length_ms,
-            stride_ms: config.window.stride_ms,
-            dsp_block: config.dsp.block.clone(),
-            dsp_params: params_text(&config.dsp),
-            learn_block: config.learn.block.clone(),
-            learn_params: params_text(&config.learn),
-        },
+        settings: ImpulseDraft::of(config),
+        forms: ImpulseForms::for_config(config),
         sensor: config.data.sensor.clone(),
         axes: config.data.axes.clone(),
         rate_hz: config.data.rate_hz,
@@ -76,22 +61,55 @@ pub async fn get_impulse(state: State<'_, AppState>) -> Result<ImpulseInfo, AppE
     with_project(&state, async |project| Ok(impulse_info(project))).await
 }
 
-/// Checks the new impulse as a whole and writes it to `mote.toml`; on any error nothing changes.
+/// A draft impulse as the design page shows it while it is edited: the problems, each on its
+/// field, and what the draft would give.
+#[derive(Debug, Clone, Serialize, Type)]
+pub struct ImpulseCheck {
+    pub problems: Vec<FieldError>,
+    /// The forms for the draft's window (the spectral block's defaults follow it).
+    pub forms: ImpulseForms,
+    pub window_samples: Option<u32>,
+    pub features: Option<u32>,
+}
+
+/// Checks a draft without saving it (the page calls this as fields change).
 #[tauri::command]
 #[specta::specta]
-pub async fn save_impulse(
+pub async fn check_impulse(
     state: State<'_, AppState>,
-    settings: ImpulseSettings,
-) -> Result<ImpulseInfo, AppError> {
-    let dsp = block_from_text("dsp", &settings.dsp_block, &settings.dsp_params)?;
-    let learn = block_from_text("learn", &settings.learn_block, &settings.learn_params)?;
+    draft: ImpulseDraft,
+) -> Result<ImpulseCheck, AppError> {
+    with_project(&state, async |project| {
+        let checked =
+            draft.apply(project.config()).and_then(|config| Ok((Impulse::from_config(&config)?, config)));
+        let mut windowed = project.config().clone();
+        windowed.window.length_ms = draft.window_ms;
+        windowed.window.stride_ms = draft.stride_ms;
+        Ok(match checked {
+            Ok((impulse, config)) => ImpulseCheck {
+                problems: Vec::new(),
+                forms: ImpulseForms::for_config(&config),
+                window_samples: Some(impulse.window_samples as u32),
+                features: Some(impulse.output.len() as u32),
+            },
+            Err(error) => ImpulseCheck {
+                problems: error.field_errors(),
+                forms: ImpulseForms::for_config(&windowed),
+                window_samples: None,
+                features: None,
+            },
+        })
+    })
+    .await
+}
+
+/// Checks the new impulse as a whole and writes it to `mote.toml` (comments kept); on any error
+/// nothing changes.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_impulse(state: State<'_, AppState>, draft: ImpulseDraft) -> Result<ImpulseInfo, AppError> {
     with_project_mut(&state, async |project| {
-        let mut config = project.config().clone();
-        config.window.length_ms = settings.window_ms;
-        config.window.stride_ms = settings.stride_ms;
-        config.dsp = dsp;
-        config.learn = learn;
-        Impulse::from_config(&config).map_err(AppError::from)?;
+        let config = draft.apply(project.config())?;
         project.save_config(config)?;
         Ok(impulse_info(project))
     })

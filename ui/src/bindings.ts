@@ -94,8 +94,13 @@ export const commands = {
 	 */
 	importSamples: (paths: string[], label: string | null) => typedError<ImportSummary_Serialize, AppError>(__TAURI_INVOKE("import_samples", { paths, label })),
 	getImpulse: () => typedError<ImpulseInfo_Serialize, AppError>(__TAURI_INVOKE("get_impulse")),
-	/**  Checks the new impulse as a whole and writes it to `mote.toml`; on any error nothing changes. */
-	saveImpulse: (settings: ImpulseSettings) => typedError<ImpulseInfo_Serialize, AppError>(__TAURI_INVOKE("save_impulse", { settings })),
+	/**  Checks a draft without saving it (the page calls this as fields change). */
+	checkImpulse: (draft: ImpulseDraft) => typedError<ImpulseCheck_Serialize, AppError>(__TAURI_INVOKE("check_impulse", { draft })),
+	/**
+	 *  Checks the new impulse as a whole and writes it to `mote.toml` (comments kept); on any error
+	 *  nothing changes.
+	 */
+	saveImpulse: (draft: ImpulseDraft) => typedError<ImpulseInfo_Serialize, AppError>(__TAURI_INVOKE("save_impulse", { draft })),
 	/**
 	 *  Trains the project's impulse. Epochs stream to `on_epoch`; `cancel_training` stops it (no
 	 *  model is stored then). The project stays usable meanwhile (training uses its own handle).
@@ -193,6 +198,11 @@ export type Board_Serialize = {
 	sensors: Sensor[],
 	model_slots: ModelSlot_Serialize[],
 	capabilities: string[],
+};
+
+export type Choice = {
+	value: string,
+	help: string,
 };
 
 export type ClassRow = {
@@ -309,6 +319,46 @@ export type FeaturePoints = {
 	ys: (number | null)[],
 };
 
+/**  One parameter. */
+export type Field = Field_Serialize | Field_Deserialize;
+
+/**  A value a person entered that cannot be used. */
+export type FieldError = {
+	/**  The field's path in the table (`augment.copies`, `hidden[1]`). */
+	field: string,
+	message: string,
+};
+
+/**  One parameter. */
+export type Field_Deserialize = {
+	/**  The key in the block's table. */
+	key: string,
+	/**  What it does, from the type's documentation. */
+	help: string,
+	kind: Kind_Deserialize,
+	/**  The value used when the field is not set; `None` for "off" (an optional table) or none. */
+	default?: any | null,
+	/**  Whether it may be left unset: an optional table (`augment`) or an `Option` value. */
+	optional: boolean,
+	/**  Whether it must be given (a field of a shape, such as a low-pass filter's `cutoff_hz`). */
+	required: boolean,
+};
+
+/**  One parameter. */
+export type Field_Serialize = {
+	/**  The key in the block's table. */
+	key: string,
+	/**  What it does, from the type's documentation. */
+	help: string,
+	kind: Kind_Serialize,
+	/**  The value used when the field is not set; `None` for "off" (an optional table) or none. */
+	default: any | null,
+	/**  Whether it may be left unset: an optional table (`augment`) or an `Option` value. */
+	optional: boolean,
+	/**  Whether it must be given (a field of a shape, such as a low-pass filter's `cutoff_hz`). */
+	required: boolean,
+};
+
 /**  A real board Mote flashes through a debug probe (or a UF2 drive). */
 export type FlashBoard = "microbit-v2" | "rp2040-pico";
 
@@ -328,6 +378,23 @@ export type FlashProgress = {
 	operation: string,
 	done: number | null,
 	total: number | null,
+};
+
+/**  One block's parameters as fields, in the order the block declares them. */
+export type Form = Form_Serialize | Form_Deserialize;
+
+/**  One block's parameters as fields, in the order the block declares them. */
+export type Form_Deserialize = {
+	/**  The block's name (`spectral`, `conv1d`). */
+	block: string,
+	fields: Field_Deserialize[],
+};
+
+/**  One block's parameters as fields, in the order the block declares them. */
+export type Form_Serialize = {
+	/**  The block's name (`spectral`, `conv1d`). */
+	block: string,
+	fields: Field_Serialize[],
 };
 
 /**  A board that prints readings as text lines (data-forwarder style), as detection found it. */
@@ -360,10 +427,70 @@ export type ImportSummary_Serialize = {
 	adopted: string | null,
 };
 
+/**
+ *  A draft impulse as the design page shows it while it is edited: the problems, each on its
+ *  field, and what the draft would give.
+ */
+export type ImpulseCheck = ImpulseCheck_Serialize | ImpulseCheck_Deserialize;
+
+/**
+ *  A draft impulse as the design page shows it while it is edited: the problems, each on its
+ *  field, and what the draft would give.
+ */
+export type ImpulseCheck_Deserialize = {
+	problems: FieldError[],
+	/**  The forms for the draft's window (the spectral block's defaults follow it). */
+	forms: ImpulseForms_Deserialize,
+	window_samples?: number | null,
+	features?: number | null,
+};
+
+/**
+ *  A draft impulse as the design page shows it while it is edited: the problems, each on its
+ *  field, and what the draft would give.
+ */
+export type ImpulseCheck_Serialize = {
+	problems: FieldError[],
+	/**  The forms for the draft's window (the spectral block's defaults follow it). */
+	forms: ImpulseForms_Serialize,
+	window_samples: number | null,
+	features: number | null,
+};
+
+/**
+ *  The impulse as the design page edits it: block parameters are values in the shape of their
+ *  [`Form`] (unset parameters left out).
+ */
+export type ImpulseDraft = {
+	window_ms: number,
+	stride_ms: number,
+	dsp_block: string,
+	dsp_params: { [key in string]: any },
+	learn_block: string,
+	learn_params: { [key in string]: any },
+};
+
+/**  Every block's form, with the defaults that fit the project's data and window. */
+export type ImpulseForms = ImpulseForms_Serialize | ImpulseForms_Deserialize;
+
+/**  Every block's form, with the defaults that fit the project's data and window. */
+export type ImpulseForms_Deserialize = {
+	dsp: Form_Deserialize[],
+	learn: Form_Deserialize[],
+};
+
+/**  Every block's form, with the defaults that fit the project's data and window. */
+export type ImpulseForms_Serialize = {
+	dsp: Form_Serialize[],
+	learn: Form_Serialize[],
+};
+
 export type ImpulseInfo = ImpulseInfo_Serialize | ImpulseInfo_Deserialize;
 
 export type ImpulseInfo_Deserialize = {
-	settings: ImpulseSettings,
+	settings: ImpulseDraft,
+	/**  Every block's parameter form, with defaults that fit the data and the window. */
+	forms: ImpulseForms_Deserialize,
 	sensor: string,
 	axes: string[],
 	rate_hz: number | null,
@@ -376,7 +503,9 @@ export type ImpulseInfo_Deserialize = {
 };
 
 export type ImpulseInfo_Serialize = {
-	settings: ImpulseSettings,
+	settings: ImpulseDraft,
+	/**  Every block's parameter form, with defaults that fit the data and the window. */
+	forms: ImpulseForms_Serialize,
 	sensor: string,
 	axes: string[],
 	rate_hz: number | null,
@@ -386,19 +515,6 @@ export type ImpulseInfo_Serialize = {
 	features: number | null,
 	/**  Why the current impulse is not valid. */
 	problem: string | null,
-};
-
-/**
- *  The impulse as the Impulse design page edits it. Block parameters are TOML (`key = value`
- *  lines), validated by the DSP and training crates when saved.
- */
-export type ImpulseSettings = {
-	window_ms: number,
-	stride_ms: number,
-	dsp_block: string,
-	dsp_params: string,
-	learn_block: string,
-	learn_params: string,
 };
 
 export type Int8Summary = Int8Summary_Serialize | Int8Summary_Deserialize;
@@ -422,6 +538,43 @@ export type Int8Summary_Serialize = {
 	agreement: number | null,
 	estimates: TargetEstimate[],
 };
+
+/**  What a field holds. */
+export type Kind = Kind_Serialize | Kind_Deserialize;
+
+/**  What a field holds. */
+export type Kind_Deserialize = {
+	type: "number",
+} & NumberSpec_Deserialize | ({ type: "toggle" }) & { fields?: never; item?: never; max_items?: never; min_items?: never; options?: never; variants?: never } | ({ type: "text" }) & { fields?: never; item?: never; max_items?: never; min_items?: never; options?: never; variants?: never } | 
+/**  One of these strings. */
+({ type: "choice"; options: Choice[] }) & { fields?: never; item?: never; max_items?: never; min_items?: never; variants?: never } | 
+/**  Any of these strings, each at most once. */
+({ type: "set"; options: Choice[]; min_items?: number | null }) & { fields?: never; item?: never; max_items?: never; variants?: never } | 
+/**  A list of numbers. */
+({ type: "list"; item: NumberSpec_Deserialize; min_items?: number | null; max_items?: number | null }) & { fields?: never; options?: never; variants?: never } | 
+/**  A sub-table. */
+({ type: "group"; fields: Field_Deserialize[] }) & { item?: never; max_items?: never; min_items?: never; options?: never; variants?: never } | 
+/**  One of several shapes: a bare name (`"none"`) or `{name: value}`. */
+({ type: "one_of"; variants: Variant_Deserialize[] }) & { fields?: never; item?: never; max_items?: never; min_items?: never; options?: never } | 
+/**  A table as TOML text. */
+({ type: "toml" }) & { fields?: never; item?: never; max_items?: never; min_items?: never; options?: never; variants?: never };
+
+/**  What a field holds. */
+export type Kind_Serialize = {
+	type: "number",
+} & NumberSpec_Serialize | ({ type: "toggle" }) & { fields?: never; item?: never; max_items?: never; min_items?: never; options?: never; variants?: never } | ({ type: "text" }) & { fields?: never; item?: never; max_items?: never; min_items?: never; options?: never; variants?: never } | 
+/**  One of these strings. */
+({ type: "choice"; options: Choice[] }) & { fields?: never; item?: never; max_items?: never; min_items?: never; variants?: never } | 
+/**  Any of these strings, each at most once. */
+({ type: "set"; options: Choice[]; min_items: number | null }) & { fields?: never; item?: never; max_items?: never; variants?: never } | 
+/**  A list of numbers. */
+({ type: "list"; item: NumberSpec_Serialize; min_items: number | null; max_items: number | null }) & { fields?: never; options?: never; variants?: never } | 
+/**  A sub-table. */
+({ type: "group"; fields: Field_Serialize[] }) & { item?: never; max_items?: never; min_items?: never; options?: never; variants?: never } | 
+/**  One of several shapes: a bare name (`"none"`) or `{name: value}`. */
+({ type: "one_of"; variants: Variant_Serialize[] }) & { fields?: never; item?: never; max_items?: never; min_items?: never; options?: never } | 
+/**  A table as TOML text. */
+({ type: "toml" }) & { fields?: never; item?: never; max_items?: never; min_items?: never; options?: never; variants?: never };
 
 export type LabelBalance = {
 	label: string,
@@ -527,6 +680,35 @@ export type ModelSummary_Serialize = {
 	int8_accuracy: number | null,
 	blob_bytes: number | null,
 	arena_bytes: number | null,
+};
+
+/**  A number's type and range. */
+export type NumberSpec = NumberSpec_Serialize | NumberSpec_Deserialize;
+
+/**  A number's type and range. */
+export type NumberSpec_Deserialize = {
+	integer: boolean,
+	min?: number | null,
+	max?: number | null,
+	/**  `min` itself is not allowed. */
+	min_exclusive: boolean,
+	/**  `max` itself is not allowed. */
+	max_exclusive: boolean,
+	/**  The only values allowed, when there is a short list of them (FFT lengths). */
+	options: (number | null)[],
+};
+
+/**  A number's type and range. */
+export type NumberSpec_Serialize = {
+	integer: boolean,
+	min: number | null,
+	max: number | null,
+	/**  `min` itself is not allowed. */
+	min_exclusive: boolean,
+	/**  `max` itself is not allowed. */
+	max_exclusive: boolean,
+	/**  The only values allowed, when there is a short list of them (FFT lengths). */
+	options: (number | null)[],
 };
 
 export type ProjectInfo = {
@@ -771,6 +953,32 @@ export type TuneUpdate_Serialize = {
 	elapsed_s: number | null,
 	eta_s: number | null,
 	trial: TrialRow_Serialize | null,
+};
+
+/**
+ *  One shape of a [`Kind::OneOf`]: a bare name, or a name holding a value (`body`, whose key is
+ *  the name).
+ */
+export type Variant = Variant_Serialize | Variant_Deserialize;
+
+/**
+ *  One shape of a [`Kind::OneOf`]: a bare name, or a name holding a value (`body`, whose key is
+ *  the name).
+ */
+export type Variant_Deserialize = {
+	name: string,
+	help: string,
+	body?: Field_Deserialize | null,
+};
+
+/**
+ *  One shape of a [`Kind::OneOf`]: a bare name, or a name holding a value (`body`, whose key is
+ *  the name).
+ */
+export type Variant_Serialize = {
+	name: string,
+	help: string,
+	body: Field_Serialize | null,
 };
 
 export type VirtualBoard = {

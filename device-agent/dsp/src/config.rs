@@ -118,3 +118,26 @@ impl From<Mfcc> for DspConfig {
         DspConfig::Mfcc(block)
     }
 }
+
+impl DspConfig {
+    /// Every block's name, as the `block` tag spells it.
+    pub const BLOCKS: [&'static str; 5] = ["raw", "flatten", "spectral", "mfe", "mfcc"];
+}
+
+/// The JSON schema of a block's parameters (its table without `block`), or `None` for an unknown
+/// block name. Field docs, defaults and ranges come from the block types; the app builds its
+/// parameter forms from these.
+#[cfg(feature = "schema")]
+pub fn block_schema(block: &str) -> Option<schemars::Schema> {
+    let generator = schemars::generate::SchemaSettings::draft2020_12()
+        .with(|settings| settings.inline_subschemas = true)
+        .into_generator();
+    Some(match block {
+        "raw" => generator.into_root_schema_for::<Raw>(),
+        "flatten" => generator.into_root_schema_for::<Flatten>(),
+        "spectral" => generator.into_root_schema_for::<Spectral>(),
+        "mfe" => generator.into_root_schema_for::<Mfe>(),
+        "mfcc" => generator.into_root_schema_for::<Mfcc>(),
+        _ => return None,
+    })
+}

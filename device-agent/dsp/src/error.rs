@@ -103,6 +103,28 @@ pub enum DspError {
     },
 }
 
+impl DspError {
+    /// The parameter the error is about, as spelled in the config (`"fft_length"`,
+    /// `"filter.cutoff_hz"`, `"bands"`); `None` for errors about the input or the buffers.
+    pub fn parameter(&self) -> Option<&'static str> {
+        match *self {
+            DspError::OutOfRange { parameter, .. } | DspError::AboveNyquist { parameter, .. } => {
+                Some(parameter)
+            }
+            DspError::BandEdgesNotIncreasing { .. } | DspError::EmptyBand { .. } => Some("bands"),
+            DspError::NoStatistics => Some("stats"),
+            DspError::FrameLongerThanFft { .. } => Some("fft_length"),
+            DspError::MoreCoefficientsThanFilters { .. } => Some("n_coefficients"),
+            DspError::WindowShorterThanFrame { .. } => Some("frame_length_ms"),
+            DspError::AxisCount { .. }
+            | DspError::WindowLength { .. }
+            | DspError::ScaleCount { .. }
+            | DspError::OutputTooSmall { .. }
+            | DspError::ScratchTooSmall { .. } => None,
+        }
+    }
+}
+
 impl fmt::Display for DspError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {

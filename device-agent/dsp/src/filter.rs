@@ -21,6 +21,7 @@ const MAX_SECTIONS: usize = (MAX_FILTER_ORDER as usize).div_ceil(2);
 /// A filter applied to each axis before the FFT.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Filter {
     /// No filter.
@@ -29,15 +30,19 @@ pub enum Filter {
     /// Butterworth low-pass.
     LowPass {
         /// −3 dB frequency, above 0 and below the Nyquist frequency.
+        #[cfg_attr(feature = "schema", schemars(extend("exclusiveMinimum" = 0)))]
         cutoff_hz: f32,
         /// Order, 1 to 8 (roll-off 6·order dB per octave).
+        #[cfg_attr(feature = "schema", schemars(range(min = 1, max = 8)))]
         order: u8,
     },
     /// Butterworth high-pass.
     HighPass {
         /// −3 dB frequency, above 0 and below the Nyquist frequency.
+        #[cfg_attr(feature = "schema", schemars(extend("exclusiveMinimum" = 0)))]
         cutoff_hz: f32,
         /// Order, 1 to 8.
+        #[cfg_attr(feature = "schema", schemars(range(min = 1, max = 8)))]
         order: u8,
     },
 }

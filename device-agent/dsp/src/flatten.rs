@@ -6,6 +6,7 @@ use crate::{DspError, larger, smaller};
 /// One statistic of an axis. The declaration order is the output order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Stat {
     /// Arithmetic mean.
@@ -129,9 +130,11 @@ impl<'de> serde::Deserialize<'de> for StatSet {
 /// (the mean first, then centred moments, which keeps f32 accurate).
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "serde", serde(default))]
 pub struct Flatten {
     /// The statistics to compute. Default (as Edge Impulse): mean, std, min, max, rms.
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<Stat>", extend("uniqueItems" = true, "minItems" = 1)))]
     pub stats: StatSet,
 }
 

@@ -84,6 +84,8 @@ mod window_spec;
 
 pub use block::{FeatureBlock, OutputShape};
 pub use config::DspConfig;
+#[cfg(feature = "schema")]
+pub use config::block_schema;
 pub use error::DspError;
 pub use fft::{MAX_FFT_LENGTH, MIN_FFT_LENGTH};
 pub use filter::{Filter, MAX_FILTER_ORDER};

@@ -25,24 +25,31 @@ use crate::mel::{FrameLayout, MelSpec};
 /// Scratch: `L + fft_length + fft_length/2 + 1 + 2·n_filters + 2` values.
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "serde", serde(default))]
 pub struct Mfe {
     /// Frame length in ms. Default 20.
+    #[cfg_attr(feature = "schema", schemars(extend("exclusiveMinimum" = 0)))]
     pub frame_length_ms: f32,
     /// Distance between frame starts in ms. Default 10.
+    #[cfg_attr(feature = "schema", schemars(extend("exclusiveMinimum" = 0)))]
     pub frame_stride_ms: f32,
     /// Number of mel filters, 1 to 256. Default 40.
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = 256)))]
     pub n_filters: u16,
     /// FFT size, a power of two from 16 to 4096, at least the frame length in samples. Default
     /// 512 (Edge Impulse's 256 would truncate a 20 ms frame at 16 kHz, which is refused here).
+    #[cfg_attr(feature = "schema", schemars(extend("enum" = [16, 32, 64, 128, 256, 512, 1024, 2048, 4096])))]
     pub fft_length: u16,
     /// Lower edge of the first filter in Hz. Default 0.
+    #[cfg_attr(feature = "schema", schemars(range(min = 0)))]
     pub low_hz: f32,
     /// Upper edge of the last filter in Hz; `None` means the Nyquist frequency. Default `None`.
     pub high_hz: Option<f32>,
     /// Energies below this many dB read as this. Default −52 (as Edge Impulse).
     pub noise_floor_db: f32,
     /// Pre-emphasis coefficient, 0 (off) to 1. Default 0.
+    #[cfg_attr(feature = "schema", schemars(range(min = 0, max = 1)))]
     pub pre_emphasis: f32,
 }
 

@@ -9,6 +9,7 @@ use crate::block::{FeatureBlock, OutputShape, check_buffers, check_finite, check
 /// scales[axis] × scale`. No scratch.
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "serde", serde(default))]
 pub struct Raw {
     /// Multiplies every value (Edge Impulse's `scale-axes`; default 1).

@@ -16,17 +16,21 @@ const LOG_POWER_FLOOR: f32 = 1e-10;
 /// How the spectrum is cut into bands.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Bands {
     /// Explicit edges in Hz, strictly increasing, from 0 up to the Nyquist frequency; `k` edges
     /// make `k − 1` bands. Band `i` holds the FFT bins with `edges[i] <= f < edges[i + 1]`; the
     /// last band also holds a bin exactly at its upper edge. Every band must hold a bin.
-    Edges(heapless::Vec<f32, MAX_BAND_EDGES>),
+    Edges(
+        #[cfg_attr(feature = "schema", schemars(with = "Vec<f32>", length(min = 2, max = 33)))]
+        heapless::Vec<f32, MAX_BAND_EDGES>,
+    ),
     /// `n` equal bands over everything above DC: bins `1..=fft_length/2` split into `n`
     /// contiguous groups of `fft_length / (2n)` bins (sizes differ by at most one when `n` does
     /// not divide `fft_length/2`). Band `b` covers `(b, b + 1] × nyquist / n`. `1 <= n <=
     /// fft_length / 2`.
-    Equal(u16),
+    Equal(#[cfg_attr(feature = "schema", schemars(range(min = 1)))] u16),
 }
 
 impl Bands {
@@ -163,17 +167,21 @@ fn first_bin_above(freq_hz: f32, bin_hz: f32, half: usize) -> usize {
 /// Scratch: `window_samples + L + fft_length + fft_length/2 + 1` values.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "serde", serde(default))]
 pub struct Spectral {
     /// FFT size: a power of two from 16 to 4096. Default 128.
+    #[cfg_attr(feature = "schema", schemars(extend("enum" = [16, 32, 64, 128, 256, 512, 1024, 2048, 4096])))]
     pub fft_length: u16,
     /// Filter before the FFT. Default: 3 Hz, 6th-order Butterworth low-pass (as Edge Impulse).
     pub filter: Filter,
     /// Bands whose power is reported. Default: edges 0.1, 0.5, 1, 2, 5 Hz (as Edge Impulse).
     pub bands: Bands,
     /// Number of spectral peaks reported, 0 to 16. Default 3.
+    #[cfg_attr(feature = "schema", schemars(range(max = 16)))]
     pub n_peaks: u8,
     /// Minimum peak height (linear power, physical units squared). Default 0.1.
+    #[cfg_attr(feature = "schema", schemars(range(min = 0)))]
     pub peak_threshold: f32,
     /// Report peak heights and band powers in dB. Default false.
     pub log_power: bool,

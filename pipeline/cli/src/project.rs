@@ -10,7 +10,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 use mote_pipeline::features::compute_features;
-use mote_pipeline::impulse::Impulse;
+use mote_pipeline::form::{Field, Form, Kind};
+use mote_pipeline::impulse::{Impulse, ImpulseForms};
 use mote_pipeline::link::stream::{CaptureRequest, capture};
 use mote_pipeline::link::{Board, ConnectOptions};
 use mote_pipeline::project::{ImportOptions, Project, SampleFilter, Split, SystemClock};
@@ -109,6 +110,14 @@ pub enum ProjectCommand {
         project: ProjectArg,
         #[command(flatten)]
         filter: FilterArgs,
+    },
+    /// The DSP and learning blocks' parameters: what each takes, its default (fitted to this
+    /// project's data and window) and what it does — the fields of the app's Impulse design page.
+    Blocks {
+        #[command(flatten)]
+        project: ProjectArg,
+        /// Only this block (e.g. `spectral`, `conv1d`).
+        block: Option<String>,
     },
     /// Compute the impulse's features for every window (a check that the impulse fits the data).
     Features {
@@ -321,6 +330,34 @@ pub async fn run(command: ProjectCommand, json: bool, cancel: Arc<AtomicBool>) -
                         a.min,
                         a.max
                     );
+                }
+            }
+        }
+        ProjectCommand::Blocks { project, block } => {
+            let opened = project.open().await?;
+            let forms = ImpulseForms::for_config(opened.config());
+            opened.close().await;
+            let chosen = |form: &&Form| block.as_ref().is_none_or(|name| &form.block == name);
+            let dsp: Vec<&Form> = forms.dsp.iter().filter(chosen).collect();
+            let learn: Vec<&Form> = forms.learn.iter().filter(chosen).collect();
+            if dsp.is_empty() && learn.is_empty() {
+                let names: Vec<&str> =
+                    forms.dsp.iter().chain(&forms.learn).map(|form| form.block.as_str()).collect();
+                anyhow::bail!(
+                    "there is no block {:?}; the blocks are {}",
+                    block.unwrap_or_default(),
+                    names.join(", ")
+                );
+            }
+            if json {
+                print_json(&json!({ "dsp": dsp, "learn": learn }));
+            } else {
+                for (section, forms) in [("dsp", &dsp), ("learn", &learn)] {
+                    for form in forms.iter() {
+                        println!("[{section}] block = \"{}\"", form.block);
+                        print_fields(&form.fields, "  ");
+                        println!();
+                    }
                 }
             }
         }
@@ -565,4 +602,23 @@ fn write_features_csv(
     }
     out.flush()?;
     Ok(())
+}
+
+/// One line per field (`key  takes  (default …)`), its help below; sub-tables indented.
+fn print_fields(fields: &[Field], indent: &str) {
+    for field in fields {
+        let default = match &field.default {
+            Some(_) if !matches!(field.kind, Kind::Group { .. }) => {
+                format!("  (default {})", field.default_toml().unwrap_or_default())
+            }
+            _ => String::new(),
+        };
+        println!("{indent}{:<24} {}{default}", field.key, field.takes());
+        if !field.help.is_empty() {
+            println!("{indent}  {}", field.help);
+        }
+        if let Kind::Group { fields } = &field.kind {
+            print_fields(fields, &format!("{indent}    "));
+        }
+    }
 }

@@ -387,7 +387,13 @@ fn sync_table(root: &mut toml_edit::Table, name: &str, desired: &toml::Table) {
         if let (Some(old), Some(new)) = (table.get(key).and_then(|i| i.as_value()), new_item.as_value_mut()) {
             *new.decor_mut() = old.decor().clone();
         }
-        table.insert(key, new_item);
+        // Replaced in place, so the key keeps its own decor (the comment lines above it).
+        match table.get_mut(key) {
+            Some(item) => *item = new_item,
+            None => {
+                table.insert(key, new_item);
+            }
+        }
     }
 }
 
@@ -398,9 +404,11 @@ fn sync_item(root: &mut toml_edit::Table, key: &str, value: &toml::Value) {
     }
 }
 
+/// A table becomes a `[section.key]` table, except a one-key table such as `bands = { equal = 6 }`
+/// (one of several shapes), which stays inline.
 fn toml_to_item(value: &toml::Value) -> toml_edit::Item {
     match value {
-        toml::Value::Table(table) => {
+        toml::Value::Table(table) if table.len() > 1 => {
             let mut out = toml_edit::Table::new();
             for (key, value) in table {
                 out.insert(key, toml_to_item(value));

@@ -15,6 +15,7 @@
 //! Unknown keys are errors that name the key, and so are values out of range (`dropout = 1.5`).
 //! Every key except `block` may be left out; the defaults suit small TinyML models.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ConfigError;
@@ -62,26 +63,32 @@ pub struct LearnConfig {
 /// shift_ms = 100      # move the window by up to ± this along its recording
 /// time_mask = 4       # SpecAugment: mask up to 4 consecutive frames (time steps)
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Augment {
     /// Augmented copies of each training window, 1–16. Default 2.
+    #[schemars(range(min = 1, max = 16))]
     pub copies: usize,
     /// Additive noise: its RMS is up to this fraction of each axis' RMS in the window (drawn per
     /// copy in `[0, noise]`), 0–2. Gaussian, or taken from `noise_label`'s recordings. Default 0.
+    #[schemars(range(min = 0, max = 2))]
     pub noise: f32,
     /// Take the noise from training samples with this label (e.g. `"noise"`) instead of
     /// generating it. Default none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub noise_label: Option<String>,
     /// Multiply each axis by its own factor in `1 ± scale`, in `[0, 1)`. Default 0.
+    #[schemars(range(min = 0, max = 0.99))]
     pub scale: f32,
     /// Move the window by up to this many milliseconds either way along its recording. Default 0.
+    #[schemars(range(min = 0, max = 60000))]
     pub shift_ms: f32,
     /// Resample the window's time by a factor in `1 ± stretch`, in `[0, 0.5]`. Default 0.
+    #[schemars(range(min = 0, max = 0.5))]
     pub stretch: f32,
     /// Rotate each group of 3 axes (x, y, z) by up to this many degrees about a random axis, the
     /// same rotation for every group of a window, 0–180. Default 0.
+    #[schemars(range(min = 0, max = 180))]
     pub rotate_deg: f32,
     /// SpecAugment: mask (set to the training mean) up to this many consecutive time steps of the
     /// DSP block's output, `masks` times per copy and epoch. Needs a time-series output (raw,
@@ -167,18 +174,21 @@ impl Augment {
 /// weight = 0.7
 /// teacher = { block = "conv1d", filters = [32, 64], dense = [64] }
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Distill {
     /// The teacher's learning block (its own flat table). Ignored when `model` is set.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
     pub teacher: Option<Box<LearnConfig>>,
     /// A classifier stored in the project (its model id) to use as the teacher.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<i64>,
     /// Softmax temperature for both teacher and student scores, 1–20. Default 4.
+    #[schemars(range(min = 1, max = 20))]
     pub temperature: f32,
     /// Weight of the teacher's scores in the loss, in `[0, 1]` (the labels get the rest). Default 0.7.
+    #[schemars(range(min = 0, max = 1))]
     pub weight: f32,
 }
 
@@ -216,14 +226,17 @@ impl Distill {
 /// Structured pruning: after training, whole neurons (dense) and filters (conv) with the smallest
 /// weights are removed step by step, with fine-tuning after each step, until the network has at
 /// most `1 - target` of its multiply-accumulates. The output layer is never pruned.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Prune {
     /// Fraction of the network's MACs to remove, in `(0, 0.95]`. Default 0.5.
+    #[schemars(range(max = 0.95), extend("exclusiveMinimum" = 0))]
     pub target: f32,
     /// Pruning steps to get there. Default 4.
+    #[schemars(range(min = 1, max = 20))]
     pub steps: usize,
     /// Epochs of fine-tuning after each step. Default 15.
+    #[schemars(range(min = 1))]
     pub fine_tune_epochs: usize,
 }
 
@@ -281,7 +294,7 @@ pub enum BlockConfig {
 }
 
 /// The burn backend to compute with. Both run on the CPU in pure Rust.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
     /// burn's Flex backend: the faster one, by far for convolutions in a debug build.
@@ -482,25 +495,46 @@ impl CommonParams {
     }
 }
 
-/// Declares a flat struct for one block: its own fields (with defaults) plus the common ones.
+/// Declares a flat struct for one block: its own fields (with defaults) plus the common ones. The
+/// doc comments and ranges become the block's JSON schema ([`block_schema`]), which is what the
+/// app's parameter form is built from; `LearnConfig::validate` enforces the same ranges (a test
+/// holds them together).
 macro_rules! flat_block {
-    ($name:ident { $($field:ident : $ty:ty = $default:expr),* $(,)? }) => {
-        #[derive(Serialize, Deserialize)]
+    ($name:ident { $($(#[$meta:meta])* $field:ident : $ty:ty = $default:expr),* $(,)? }) => {
+        #[derive(Serialize, Deserialize, JsonSchema)]
         #[serde(default, deny_unknown_fields)]
         struct $name {
-            $($field: $ty,)*
+            $($(#[$meta])* $field: $ty,)*
+            /// Passes over the training rows.
+            #[schemars(range(min = 1))]
             epochs: usize,
+            /// Adam's step size.
+            #[schemars(extend("exclusiveMinimum" = 0))]
             learning_rate: f32,
+            /// Rows per gradient step.
+            #[schemars(range(min = 1))]
             batch_size: usize,
+            /// Fraction of each class held out for validation (0 = none; early stopping then
+            /// watches the training loss).
+            #[schemars(range(min = 0), extend("exclusiveMaximum" = 1))]
             validation_split: f32,
+            /// Stop when the validation loss has not improved for this many epochs and keep the
+            /// best epoch's weights; unset trains every epoch.
             #[serde(skip_serializing_if = "Option::is_none")]
+            #[schemars(range(min = 1))]
             early_stopping_patience: Option<usize>,
+            /// The burn backend to train on (both run on the CPU).
             backend: Backend,
+            /// Seeds the split, initial weights, shuffling and dropout: the same seed gives the
+            /// same weights.
             seed: u64,
+            /// Augmented copies of the training windows.
             #[serde(skip_serializing_if = "Option::is_none")]
             augment: Option<Augment>,
+            /// Learn from a teacher's softened scores as well as the labels.
             #[serde(skip_serializing_if = "Option::is_none")]
             distill: Option<Distill>,
+            /// Remove whole neurons and filters after training, with fine-tuning.
             #[serde(skip_serializing_if = "Option::is_none")]
             prune: Option<Prune>,
         }
@@ -559,15 +593,53 @@ macro_rules! flat_block {
     };
 }
 
-flat_block!(FlatDense { hidden: Vec<usize> = vec![20, 10], dropout: f32 = 0.1 });
-flat_block!(FlatConv1d {
-    filters: Vec<usize> = vec![8, 16],
-    kernel_size: usize = 3,
-    pool: usize = 2,
-    dense: Vec<usize> = vec![],
+flat_block!(FlatDense {
+    /// Neurons of each hidden layer.
+    #[schemars(inner(range(min = 1)))]
+    hidden: Vec<usize> = vec![20, 10],
+    /// Dropout probability after each hidden layer.
+    #[schemars(range(min = 0), extend("exclusiveMaximum" = 1))]
     dropout: f32 = 0.1,
 });
-flat_block!(FlatKMeans { clusters: usize = 8 });
+flat_block!(FlatConv1d {
+    /// Filters of each convolution block (Conv1d → ReLU → MaxPool).
+    #[schemars(length(min = 1), inner(range(min = 1)))]
+    filters: Vec<usize> = vec![8, 16],
+    /// Kernel length of every convolution.
+    #[schemars(range(min = 1))]
+    kernel_size: usize = 3,
+    /// Max-pool size after each convolution; 1 = no pooling.
+    #[schemars(range(min = 1))]
+    pool: usize = 2,
+    /// Hidden dense layers after the flatten.
+    #[schemars(inner(range(min = 1)))]
+    dense: Vec<usize> = vec![],
+    /// Dropout probability after the flatten and each hidden dense layer.
+    #[schemars(range(min = 0), extend("exclusiveMaximum" = 1))]
+    dropout: f32 = 0.1,
+});
+flat_block!(FlatKMeans {
+    /// Number of clusters.
+    #[schemars(range(min = 1))]
+    clusters: usize = 8,
+});
+
+/// The JSON schema of a learning block's flat `[learn]` table (without `block`), or `None` for an
+/// unknown block name.
+pub fn block_schema(block: &str) -> Option<schemars::Schema> {
+    let generator = schemars::generate::SchemaSettings::draft2020_12()
+        .with(|settings| settings.inline_subschemas = true)
+        .into_generator();
+    Some(match block {
+        "dense" => generator.into_root_schema_for::<FlatDense>(),
+        "conv1d" => generator.into_root_schema_for::<FlatConv1d>(),
+        "kmeans" => generator.into_root_schema_for::<FlatKMeans>(),
+        _ => return None,
+    })
+}
+
+/// The learning blocks' names, as `block` spells them.
+pub const BLOCKS: [&str; 3] = ["dense", "conv1d", "kmeans"];
 
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "block")]

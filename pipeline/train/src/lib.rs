@@ -40,7 +40,7 @@ mod split;
 mod training;
 
 pub use block::{LearnedBlock, train};
-pub use config::{Augment, Backend, BlockConfig, Distill, LearnConfig, Prune};
+pub use config::{Augment, Backend, BlockConfig, Distill, LearnConfig, Prune, block_schema};
 pub use dataset::{Augmented, SampleShape, TrainingSet};
 pub use error::{ConfigError, TrainError};
 pub use evaluate::{ClassMetrics, Evaluation, evaluate};
