@@ -23,6 +23,8 @@ if [ "$purpose" = "test" ]; then
                picolibc-arm-none-eabi gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf cmake
                # Speech synthesis for the calibration benchmark's keyword set.
                espeak-ng
+               # The MQTT gateway's tests start a real broker (and its clients are handy by hand).
+               mosquitto mosquitto-clients
                # The GUI suite: a headless X server and WebKit's WebDriver.
                xvfb webkit2gtk-driver)
 fi

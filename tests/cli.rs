@@ -264,6 +264,29 @@ fn mote_blocks_describes_every_parameter() {
     );
 }
 
+/// `mote gateway` refuses what cannot work before it starts, saying what is wrong.
+#[test]
+fn mote_gateway_refuses_a_bad_broker_address_and_tls_without_a_usable_ca() {
+    let work = tempfile::tempdir().unwrap();
+    let state = work.path().join("state");
+    let state = state.to_str().unwrap();
+    let refused = |args: &[&str], expected: &str| {
+        let out = mote().args(["gateway", "--state", state]).args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    };
+    refused(&["--broker", "http://broker/x"], "is not mqtt://host[:port] or mqtts://host[:port]");
+    refused(&["--broker", "mqtt://broker:99999"], "is not mqtt://host[:port]");
+    refused(&["--broker", "mqtts://broker"], "mqtts:// needs --ca");
+    let missing = work.path().join("missing.pem");
+    refused(&["--broker", "mqtts://broker", "--ca", missing.to_str().unwrap()], "the CA file");
+    let not_pem = work.path().join("ca.pem");
+    std::fs::write(&not_pem, "hello").unwrap();
+    refused(&["--broker", "mqtts://broker", "--ca", not_pem.to_str().unwrap()], "holds no PEM certificate");
+    refused(&["--broker", "mqtt://127.0.0.1:1", "--prefix", "a/#"], "topic prefix");
+}
+
 #[test]
 fn virtual_boards_take_a_free_id() {
     let runtime = tempfile::tempdir().unwrap();

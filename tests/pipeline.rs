@@ -3,19 +3,12 @@
 //! the board, recognises fresh ones live — bit for bit as the host runtime does.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-use mote_e2e::{SimProcess, workspace_binary};
+use mote_e2e::SimProcess;
 
 fn mote(args: &[&str]) -> Output {
-    let output = Command::new(workspace_binary("mote")).args(args).output().expect("mote runs");
-    assert!(
-        output.status.success(),
-        "mote {args:?} failed:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
+    mote_e2e::mote_ok(args)
 }
 
 fn json(output: &Output) -> serde_json::Value {

@@ -38,6 +38,7 @@ coded_errors!(
     crate::features::FeatureError,
     crate::training::TrainingError,
     crate::tune::TuneError,
+    crate::gateway::GatewayError,
     crate::live::LiveError,
     crate::emulator::EmulatorError,
     crate::firmware::FirmwareError,

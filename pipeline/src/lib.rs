@@ -7,6 +7,7 @@ pub mod export;
 pub mod features;
 pub mod firmware;
 pub mod form;
+pub mod gateway;
 pub mod impulse;
 pub mod int8;
 pub mod link;

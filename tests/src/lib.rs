@@ -3,6 +3,7 @@
 
 pub mod clib;
 pub mod gui;
+pub mod mqtt;
 pub mod qemu;
 pub mod speech;
 
@@ -23,6 +24,18 @@ pub fn workspace_binary(name: &str) -> PathBuf {
     path
 }
 
+/// Runs the workspace's `mote` with `args`; panics with its output unless it succeeds.
+pub fn mote_ok(args: &[&str]) -> std::process::Output {
+    let output = Command::new(workspace_binary("mote")).args(args).output().expect("mote runs");
+    assert!(
+        output.status.success(),
+        "mote {args:?} failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
 /// A virtual board running as its own process; killed when dropped.
 pub struct SimProcess {
     child: Child,
@@ -40,12 +53,32 @@ impl SimProcess {
 
     /// Like [`SimProcess::start`], keeping model slots in `flash`.
     pub fn start_in(dir: tempfile::TempDir, flash: &std::path::Path, args: &[&str]) -> SimProcess {
+        let registry = dir.path().to_path_buf();
+        Self::spawn(dir, &registry, flash, args)
+    }
+
+    /// Like [`SimProcess::start_in`], registered in `registry` (`MOTE_RUNTIME_DIR`) where other
+    /// processes given the same folder find it, as they find the boards of one machine.
+    pub fn start_registered(
+        registry: &std::path::Path,
+        flash: &std::path::Path,
+        args: &[&str],
+    ) -> SimProcess {
+        Self::spawn(tempfile::tempdir().expect("temp dir"), registry, flash, args)
+    }
+
+    fn spawn(
+        dir: tempfile::TempDir,
+        registry: &std::path::Path,
+        flash: &std::path::Path,
+        args: &[&str],
+    ) -> SimProcess {
         let mut child = Command::new(workspace_binary("mote-sim"))
             .args(args)
             .arg("--flash")
             .arg(flash)
             .arg("--json")
-            .env("MOTE_RUNTIME_DIR", dir.path())
+            .env("MOTE_RUNTIME_DIR", registry)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -6,6 +6,7 @@ mod deploy;
 mod devices;
 mod flash;
 mod forward;
+mod gateway;
 mod output;
 mod project;
 mod sim;
@@ -52,6 +53,9 @@ enum Command {
     /// most accurate one within a board's RAM, flash and latency budget. A stopped search resumes
     /// where it was; `--apply N` writes a trial into mote.toml and trains it.
     Tune(tune::TuneCommand),
+    /// Publish what the boards plugged into this host classify to an MQTT broker: every window,
+    /// events, and each board's status; results wait on disk while the broker is away.
+    Gateway(gateway::GatewayCommand),
     #[command(flatten)]
     Project(project::ProjectCommand),
 }
@@ -80,6 +84,7 @@ fn main() -> ExitCode {
         Command::Live(command) => runtime.block_on(deploy::live(command, cli.json, &cancel)),
         Command::Flash(command) => flash::run(command, cli.json, &cancel),
         Command::Tune(command) => runtime.block_on(tune::run(command, cli.json, cancel.clone())),
+        Command::Gateway(command) => runtime.block_on(gateway::run(command, cli.json, cancel.clone())),
         Command::Project(command) => runtime.block_on(project::run(command, cli.json, cancel.clone())),
     };
     match result {

@@ -35,10 +35,16 @@ impl std::fmt::Debug for Project {
 }
 
 impl Project {
+    /// `<data_local_dir>/mote` (e.g. `~/.local/share/mote`): what belongs to no one project —
+    /// the default project, a gateway's outbox.
+    pub fn data_dir() -> Result<PathBuf, ProjectError> {
+        let dirs = directories::ProjectDirs::from("", "", "mote").ok_or(ProjectError::NoDataDir)?;
+        Ok(dirs.data_local_dir().to_path_buf())
+    }
+
     /// `<data_local_dir>/mote/projects/default` (e.g. `~/.local/share/mote/projects/default`).
     pub fn default_dir() -> Result<PathBuf, ProjectError> {
-        let dirs = directories::ProjectDirs::from("", "", "mote").ok_or(ProjectError::NoDataDir)?;
-        Ok(dirs.data_local_dir().join("projects").join("default"))
+        Ok(Project::data_dir()?.join("projects").join("default"))
     }
 
     /// Opens the project in `dir`; errors with [`ProjectError::NotAProject`] when `dir` lacks

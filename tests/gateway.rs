@@ -1,0 +1,344 @@
+//! `mote gateway` against a real broker (Debian's mosquitto, started by the test): virtual boards
+//! classify what they perform, and a subscriber receives every window of every board in order,
+//! with the right labels; a board pulled and plugged back goes offline and online again; with the
+//! broker stopped for 10 s mid-stream, every window still arrives, in order, once the broker is
+//! back (issue 16); a longer outage than the outbox holds drops the oldest results and says so.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use mote_e2e::mqtt::{Mosquitto, Received, Subscriber};
+use mote_e2e::{SimProcess, workspace_binary};
+
+fn mote(args: &[&str]) -> Output {
+    mote_e2e::mote_ok(args)
+}
+
+/// A project trained on the virtual board's gestures (recorded over its PTY), as a user would;
+/// made once for the tests of this file.
+fn gestures_project() -> String {
+    static PROJECT: std::sync::OnceLock<(tempfile::TempDir, String)> = std::sync::OnceLock::new();
+    PROJECT
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let project = train_gestures(dir.path());
+            (dir, project)
+        })
+        .1
+        .clone()
+}
+
+fn train_gestures(dir: &Path) -> String {
+    let project = dir.join("gestures").to_string_lossy().into_owned();
+    mote(&["init", "--project", &project]);
+    for gesture in ["wave", "circle", "shake"] {
+        let sim = SimProcess::start(&["--script", gesture, "--seed", "11"]);
+        let port = sim.path();
+        mote(&[
+            "record",
+            "--project",
+            &project,
+            "--port",
+            &port,
+            "--label",
+            gesture,
+            "--seconds",
+            "2.5",
+            "--count",
+            "5",
+        ]);
+    }
+    mote(&["train", "--project", &project]);
+    project
+}
+
+/// A gateway process; stopped with Ctrl-C (SIGINT) when dropped.
+struct Gateway(Child);
+
+impl Gateway {
+    fn start(registry: &Path, state: &Path, broker: &Mosquitto, project: &str, extra: &[&str]) -> Gateway {
+        let child = Command::new(workspace_binary("mote"))
+            .args(["gateway", "--broker", &broker.url(), "--state"])
+            .arg(state)
+            .args(["--project", project, "--status-every", "2"])
+            .args(extra)
+            .env("MOTE_RUNTIME_DIR", registry)
+            .stdout(Stdio::inherit())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("mote gateway starts");
+        Gateway(child)
+    }
+
+    fn stop(&mut self) {
+        unsafe { libc::kill(self.0.id() as i32, libc::SIGINT) };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.0.try_wait() {
+                assert!(status.success(), "the gateway ended with {status}");
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("the gateway did not stop on Ctrl-C");
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits until the subscriber's session exists on the broker (a probe it receives).
+fn subscribed(broker: &Mosquitto) -> Subscriber {
+    let subscriber = Subscriber::start(broker, "mote/#");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let _ = Command::new("/usr/bin/mosquitto_pub")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &broker.port.to_string(),
+                "-t",
+                "mote/probe",
+                "-m",
+                "{}",
+                "-q",
+                "1",
+            ])
+            .status();
+        if subscriber.received().iter().any(|m| m.topic == "mote/probe") {
+            return subscriber;
+        }
+        assert!(Instant::now() < deadline, "the subscriber never saw its probe");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Inference results per (device, session), in arrival order, repeats dropped: `(seq, label)`.
+fn results(messages: &[Received]) -> (BTreeMap<(String, u64), Vec<(u64, String)>>, usize) {
+    let mut runs: BTreeMap<(String, u64), Vec<(u64, String)>> = BTreeMap::new();
+    let mut repeats = 0;
+    for message in messages.iter().filter(|m| m.topic.ends_with("/inference")) {
+        let p = &message.payload;
+        let key = (p["device"].as_str().unwrap().to_string(), p["session"].as_u64().unwrap());
+        let seq = p["seq"].as_u64().unwrap();
+        let run = runs.entry(key).or_default();
+        if run.iter().any(|(known, _)| *known == seq) {
+            repeats += 1;
+            continue;
+        }
+        run.push((seq, p["label"].as_str().unwrap_or_default().to_string()));
+    }
+    (runs, repeats)
+}
+
+fn count_for(messages: &[Received], device: &str) -> usize {
+    messages.iter().filter(|m| m.topic == format!("mote/{device}/inference")).count()
+}
+
+fn statuses(messages: &[Received], device: &str) -> Vec<String> {
+    messages
+        .iter()
+        .filter(|m| m.topic == format!("mote/{device}/status"))
+        .map(|m| m.payload["state"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn every_window_of_every_board_reaches_the_broker_in_order_through_pulls_and_an_outage() {
+    let work = tempfile::tempdir().unwrap();
+    let project = gestures_project();
+    let registry = work.path().join("run");
+    std::fs::create_dir_all(&registry).unwrap();
+
+    // Three boards, each performing its own gesture, with the project's model in their flash.
+    let boards = [("board-wave", "wave"), ("board-circle", "circle"), ("board-shake", "shake")];
+    let flash = |device: &str| work.path().join(format!("{device}.flash"));
+    let start_board = |device: &str, gesture: &str| {
+        SimProcess::start_registered(
+            &registry,
+            &flash(device),
+            &["--script", gesture, "--seed", "47", "--time-scale", "4", "--device-id", device],
+        )
+    };
+    let mut running: HashMap<&str, SimProcess> = HashMap::new();
+    for (device, gesture) in boards {
+        let sim = start_board(device, gesture);
+        mote(&["deploy", "--project", &project, "--port", &sim.path()]);
+        running.insert(device, sim);
+    }
+
+    let mut broker = Mosquitto::start();
+    let subscriber = subscribed(&broker);
+    let mut gateway = Gateway::start(&registry, &work.path().join("gateway"), &broker, &project, &[]);
+    let patience = Duration::from_secs(60);
+    subscriber.wait_until(patience, "20 results from every board", |m| {
+        boards.iter().all(|(device, _)| count_for(m, device) >= 20)
+    });
+
+    // Pull one board and plug it back (same flash, same id): offline, then online again.
+    running.remove("board-shake").unwrap().kill();
+    subscriber.wait_until(patience, "board-shake offline", |m| {
+        statuses(m, "board-shake").contains(&"offline".into())
+    });
+    running.insert("board-shake", start_board("board-shake", "shake"));
+    subscriber.wait_until(patience, "board-shake online again", |m| {
+        let states = statuses(m, "board-shake");
+        states.iter().rposition(|s| s == "online") > states.iter().position(|s| s == "offline")
+    });
+
+    // The broker goes away for 10 s mid-stream, then comes back.
+    let before = subscriber.received();
+    broker.stop();
+    std::thread::sleep(Duration::from_secs(10));
+    broker.resume();
+    let counts: Vec<usize> = boards.iter().map(|(device, _)| count_for(&before, device)).collect();
+    subscriber.wait_until(patience, "the results of the outage and after", |m| {
+        boards.iter().zip(&counts).all(|((device, _), before)| count_for(m, device) >= before + 60)
+    });
+    gateway.stop();
+    drop(running);
+
+    let received = subscriber.received();
+    let (runs, repeats) = results(&received);
+    eprintln!("gateway: {} inference messages, {repeats} repeats", received.len());
+    for ((device, session), run) in &runs {
+        // Consecutive board sequence numbers, in order: no window lost, none out of order.
+        for pair in run.windows(2) {
+            assert_eq!(
+                pair[1].0,
+                pair[0].0 + 1,
+                "{device} session {session}: {} after {}",
+                pair[1].0,
+                pair[0].0
+            );
+        }
+        // The board's gesture, once its first window has filled.
+        let gesture = boards.iter().find(|(name, _)| name == device).unwrap().1;
+        let steady = &run[2.min(run.len())..];
+        let right = steady.iter().filter(|(_, label)| label == gesture).count();
+        eprintln!(
+            "{device} session {session}: {} windows, {right}/{} labelled {gesture}",
+            run.len(),
+            steady.len()
+        );
+        assert!(right as f64 >= 0.9 * steady.len() as f64, "{device}: {right}/{} {gesture}", steady.len());
+    }
+    for (device, _) in boards {
+        let sessions = runs.keys().filter(|(name, _)| name == device).count();
+        assert_eq!(sessions, if device == "board-shake" { 2 } else { 1 }, "{device}");
+    }
+    // The gateway said it was online, and offline (its own stop) at the end.
+    let gateway_states: Vec<&str> = received
+        .iter()
+        .filter(|m| m.topic == "mote/gateway/gateway/status")
+        .filter_map(|m| m.payload["state"].as_str())
+        .collect();
+    assert_eq!(gateway_states.first(), Some(&"online"), "{gateway_states:?}");
+    assert_eq!(gateway_states.last(), Some(&"offline"), "{gateway_states:?}");
+    // Each board's last word is offline: the gateway stopped.
+    for (device, _) in boards {
+        assert_eq!(statuses(&received, device).last().map(String::as_str), Some("offline"), "{device}");
+    }
+}
+
+#[test]
+fn an_outage_longer_than_the_outbox_drops_the_oldest_results_and_says_how_many() {
+    let work = tempfile::tempdir().unwrap();
+    let project = gestures_project();
+    let registry = work.path().join("run");
+    std::fs::create_dir_all(&registry).unwrap();
+    let flash = work.path().join("one.flash");
+    let sim = SimProcess::start_registered(
+        &registry,
+        &flash,
+        &["--script", "wave", "--seed", "3", "--time-scale", "4", "--device-id", "board-one"],
+    );
+    mote(&["deploy", "--project", &project, "--port", &sim.path()]);
+
+    let mut broker = Mosquitto::start();
+    let subscriber = subscribed(&broker);
+    let mut gateway =
+        Gateway::start(&registry, &work.path().join("gateway"), &broker, &project, &["--queue-limit", "25"]);
+    let patience = Duration::from_secs(60);
+    subscriber.wait_until(patience, "10 results", |m| count_for(m, "board-one") >= 10);
+    broker.stop();
+    std::thread::sleep(Duration::from_secs(15));
+    broker.resume();
+    subscriber.wait_until(patience, "a status that counts dropped results", |m| {
+        m.iter().any(|m| m.topic == "mote/board-one/status" && m.payload["dropped"].as_u64().unwrap_or(0) > 0)
+    });
+    let at_resume = count_for(&subscriber.received(), "board-one");
+    subscriber
+        .wait_until(patience, "results after the outage", |m| count_for(m, "board-one") >= at_resume + 10);
+    gateway.stop();
+    drop(sim);
+
+    let received = subscriber.received();
+    let (runs, _) = results(&received);
+    let run = runs.values().next().expect("one board session");
+    // One gap, where the oldest queued results were dropped; order is kept on both sides.
+    let gaps: Vec<(u64, u64)> =
+        run.windows(2).filter(|p| p[1].0 != p[0].0 + 1).map(|p| (p[0].0, p[1].0)).collect();
+    assert!(run.windows(2).all(|p| p[1].0 > p[0].0), "in order");
+    assert_eq!(gaps.len(), 1, "one run of dropped results: {gaps:?}");
+    let missing = gaps[0].1 - gaps[0].0 - 1;
+    let dropped = received
+        .iter()
+        .filter(|m| m.topic == "mote/board-one/status")
+        .filter_map(|m| m.payload["dropped"].as_u64())
+        .max()
+        .unwrap();
+    eprintln!("outbox of 25: {missing} results dropped during a 15 s outage; status says {dropped}");
+    assert_eq!(missing, dropped, "the status counts exactly the results that never left");
+}
+
+/// A gateway killed (`kill -9`) while the broker is down loses nothing it had queued: started
+/// again, it sends what waited in its outbox before the new results.
+#[test]
+fn a_gateway_killed_during_an_outage_sends_what_it_had_queued_when_started_again() {
+    let work = tempfile::tempdir().unwrap();
+    let project = gestures_project();
+    let registry = work.path().join("run");
+    std::fs::create_dir_all(&registry).unwrap();
+    let sim = SimProcess::start_registered(
+        &registry,
+        &work.path().join("k.flash"),
+        &["--script", "circle", "--seed", "5", "--time-scale", "4", "--device-id", "board-k"],
+    );
+    mote(&["deploy", "--project", &project, "--port", &sim.path()]);
+    let mut broker = Mosquitto::start();
+    let subscriber = subscribed(&broker);
+    let state = work.path().join("gateway");
+    let mut gateway = Gateway::start(&registry, &state, &broker, &project, &[]);
+    let patience = Duration::from_secs(60);
+    subscriber.wait_until(patience, "5 results", |m| count_for(m, "board-k") >= 5);
+    broker.stop();
+    let before = count_for(&subscriber.received(), "board-k");
+    std::thread::sleep(Duration::from_secs(6));
+    let _ = gateway.0.kill(); // kill -9: no goodbye, nothing flushed
+    let _ = gateway.0.wait();
+    let mut gateway = Gateway::start(&registry, &state, &broker, &project, &[]);
+    std::thread::sleep(Duration::from_secs(2));
+    broker.resume();
+    subscriber.wait_until(patience, "results of the second gateway", |m| {
+        let (runs, _) = results(m);
+        runs.len() >= 2 && runs.values().nth(1).is_some_and(|run| run.len() >= 5)
+    });
+    gateway.stop();
+    drop(sim);
+    let (runs, _) = results(&subscriber.received());
+    let first = runs.values().next().unwrap();
+    for pair in first.windows(2) {
+        assert_eq!(pair[1].0, pair[0].0 + 1, "the first gateway's results, in order and whole");
+    }
+    // 6 s at about 2.7 windows a second were queued while the broker was down, and all arrived.
+    eprintln!("before the outage {before}; the killed gateway's results delivered: {}", first.len());
+    assert!(first.len() >= before + 10, "{} results, {before} before the outage", first.len());
+}
