@@ -23,35 +23,11 @@ fn gestures_project() -> String {
     PROJECT
         .get_or_init(|| {
             let dir = tempfile::tempdir().unwrap();
-            let project = train_gestures(dir.path());
+            let project = mote_e2e::gestures_project(dir.path(), None);
             (dir, project)
         })
         .1
         .clone()
-}
-
-fn train_gestures(dir: &Path) -> String {
-    let project = dir.join("gestures").to_string_lossy().into_owned();
-    mote(&["init", "--project", &project]);
-    for gesture in ["wave", "circle", "shake"] {
-        let sim = SimProcess::start(&["--script", gesture, "--seed", "11"]);
-        let port = sim.path();
-        mote(&[
-            "record",
-            "--project",
-            &project,
-            "--port",
-            &port,
-            "--label",
-            gesture,
-            "--seconds",
-            "2.5",
-            "--count",
-            "5",
-        ]);
-    }
-    mote(&["train", "--project", &project]);
-    project
 }
 
 /// A gateway process; stopped with Ctrl-C (SIGINT) when dropped.
@@ -59,12 +35,24 @@ struct Gateway(Child);
 
 impl Gateway {
     fn start(registry: &Path, state: &Path, broker: &Mosquitto, project: &str, extra: &[&str]) -> Gateway {
+        Self::start_at(registry, state, &broker.url(), project, extra, &[])
+    }
+
+    fn start_at(
+        registry: &Path,
+        state: &Path,
+        url: &str,
+        project: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Gateway {
         let child = Command::new(workspace_binary("mote"))
-            .args(["gateway", "--broker", &broker.url(), "--state"])
+            .args(["gateway", "--broker", url, "--state"])
             .arg(state)
             .args(["--project", project, "--status-every", "2"])
             .args(extra)
             .env("MOTE_RUNTIME_DIR", registry)
+            .envs(env.iter().copied())
             .stdout(Stdio::inherit())
             .stderr(Stdio::inherit())
             .spawn()
@@ -341,4 +329,88 @@ fn a_gateway_killed_during_an_outage_sends_what_it_had_queued_when_started_again
     // 6 s at about 2.7 windows a second were queued while the broker was down, and all arrived.
     eprintln!("before the outage {before}; the killed gateway's results delivered: {}", first.len());
     assert!(first.len() >= before + 10, "{} results, {before} before the outage", first.len());
+}
+
+/// TLS (the broker's certificate checked against the CA given) and a user name with a password:
+/// the right ones get through; a wrong password, or a CA that did not sign the broker's
+/// certificate, get nothing through and say why.
+#[test]
+fn tls_and_a_password_guard_the_broker_link() {
+    let work = tempfile::tempdir().unwrap();
+    let project = gestures_project();
+    let registry = work.path().join("run");
+    std::fs::create_dir_all(&registry).unwrap();
+    let sim = SimProcess::start_registered(
+        &registry,
+        &work.path().join("t.flash"),
+        &["--script", "wave", "--seed", "9", "--time-scale", "4", "--device-id", "board-t"],
+    );
+    mote(&["deploy", "--project", &project, "--port", &sim.path()]);
+    let (broker, tls_port, ca) = Mosquitto::start_tls();
+    let subscriber = subscribed(&broker);
+    let url = format!("mqtts://127.0.0.1:{tls_port}");
+    let ca = ca.to_str().unwrap();
+    let run = |name: &str, ca: &str, password: &str, seconds: u64| -> String {
+        let state = work.path().join(name);
+        let gateway = Command::new(workspace_binary("mote"))
+            .args([
+                "gateway",
+                "--broker",
+                &url,
+                "--ca",
+                ca,
+                "--username",
+                "mote",
+                "--id",
+                name,
+                "--project",
+                &project,
+            ])
+            .arg("--state")
+            .arg(&state)
+            .env("MOTE_RUNTIME_DIR", &registry)
+            .env("MOTE_MQTT_PASSWORD", password)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_secs(seconds));
+        unsafe { libc::kill(gateway.id() as i32, libc::SIGINT) };
+        let out = gateway.wait_with_output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+
+    let said = run("wrong-password", ca, "guess", 4);
+    assert!(said.contains("broker unreachable"), "{said}");
+    assert_eq!(count_for(&subscriber.received(), "board-t"), 0, "nothing through with a wrong password");
+
+    let other = tempfile::tempdir().unwrap();
+    let status = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "k.pem",
+            "-out",
+            "other.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=other",
+        ])
+        .current_dir(other.path())
+        .output()
+        .unwrap();
+    assert!(status.status.success());
+    let said = run("other-ca", other.path().join("other.pem").to_str().unwrap(), "secret", 4);
+    assert!(said.contains("broker unreachable") && said.to_lowercase().contains("certificate"), "{said}");
+    assert_eq!(count_for(&subscriber.received(), "board-t"), 0, "nothing through to an unverified broker");
+
+    let said = run("right", ca, "secret", 6);
+    assert!(said.contains("connected to the broker"), "{said}");
+    subscriber.wait_until(Duration::from_secs(20), "results over TLS", |m| count_for(m, "board-t") >= 5);
+    drop(sim);
 }

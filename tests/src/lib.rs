@@ -36,6 +36,38 @@ pub fn mote_ok(args: &[&str]) -> std::process::Output {
     output
 }
 
+/// A project in `dir/gestures` trained on the virtual board's wave, circle and shake, recorded
+/// over its PTY with `mote record` as a user would; `stride_ms` replaces the default stride.
+pub fn gestures_project(dir: &std::path::Path, stride_ms: Option<u32>) -> String {
+    let project = dir.join("gestures").to_string_lossy().into_owned();
+    mote_ok(&["init", "--project", &project]);
+    if let Some(stride) = stride_ms {
+        let path = dir.join("gestures/mote.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replacen("stride_ms = 1000", &format!("stride_ms = {stride}"), 1))
+            .unwrap();
+    }
+    for gesture in ["wave", "circle", "shake"] {
+        let sim = SimProcess::start(&["--script", gesture, "--seed", "11"]);
+        let port = sim.path();
+        mote_ok(&[
+            "record",
+            "--project",
+            &project,
+            "--port",
+            &port,
+            "--label",
+            gesture,
+            "--seconds",
+            "2.5",
+            "--count",
+            "5",
+        ]);
+    }
+    mote_ok(&["train", "--project", &project]);
+    project
+}
+
 /// A virtual board running as its own process; killed when dropped.
 pub struct SimProcess {
     child: Child,

@@ -24,6 +24,8 @@ pub struct Mosquitto {
     config: PathBuf,
     child: Option<Child>,
     _dir: tempfile::TempDir,
+    /// Folders that live as long as the broker (its certificates).
+    keep: Vec<tempfile::TempDir>,
 }
 
 fn free_port() -> u16 {
@@ -54,9 +56,87 @@ impl Mosquitto {
             ),
         )
         .unwrap();
-        let mut broker = Mosquitto { port, config, child: None, _dir: dir };
+        let mut broker = Mosquitto { port, config, child: None, _dir: dir, keep: Vec::new() };
         broker.resume();
         broker
+    }
+
+    /// A broker that also listens with TLS (a certificate for 127.0.0.1 from a CA made here) and
+    /// takes the user `mote` with password `secret` (anonymous clients stay welcome on the plain
+    /// listener, where the test's subscriber is). Returns the broker, its TLS port and the CA file.
+    pub fn start_tls() -> (Mosquitto, u16, PathBuf) {
+        let certs = tempfile::tempdir().unwrap();
+        let dir = certs.path();
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl").args(args).current_dir(dir).output().expect("openssl runs");
+            assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=mote test CA",
+        ]);
+        openssl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ]);
+        std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+        ]);
+        let passwd = Command::new(tool("mosquitto_passwd"))
+            .args(["-c", "-b"])
+            .arg(dir.join("passwd"))
+            .args(["mote", "secret"])
+            .output()
+            .expect("mosquitto_passwd runs");
+        assert!(passwd.status.success(), "{}", String::from_utf8_lossy(&passwd.stderr));
+        let tls_port = free_port();
+        let extra = format!(
+            "password_file {d}/passwd\nlistener {tls_port} 127.0.0.1\ncafile {d}/ca.pem\ncertfile {d}/server.pem\nkeyfile {d}/server.key\n",
+            d = dir.display()
+        );
+        let mut broker = Self::start_with(&extra);
+        let ca = dir.join("ca.pem");
+        broker.keep.push(certs);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", tls_port)).is_err() {
+            assert!(Instant::now() < deadline, "mosquitto did not listen with TLS on {tls_port}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        (broker, tls_port, ca)
     }
 
     pub fn url(&self) -> String {
@@ -103,6 +183,8 @@ impl Drop for Mosquitto {
 pub struct Received {
     pub topic: String,
     pub payload: serde_json::Value,
+    /// When it arrived (Unix time, ms, to the microsecond).
+    pub at_ms: f64,
 }
 
 /// `mosquitto_sub` on `topic` with a persistent session (QoS 1), so nothing published while it
@@ -130,7 +212,10 @@ impl Subscriber {
                 let Some((topic, payload)) = line.split_once(' ') else { continue };
                 let payload =
                     serde_json::from_str(payload).unwrap_or(serde_json::Value::String(payload.into()));
-                sink.lock().unwrap().push(Received { topic: topic.to_string(), payload });
+                let at_ms = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0.0, |d| d.as_micros() as f64 / 1000.0);
+                sink.lock().unwrap().push(Received { topic: topic.to_string(), payload, at_ms });
             }
         });
         Subscriber { child, messages }

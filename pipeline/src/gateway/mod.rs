@@ -138,6 +138,11 @@ fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
+/// Unix time in milliseconds, to the microsecond (a message's `time_ms`).
+fn stamp() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_micros() as f64 / 1000.0)
+}
+
 /// Runs the gateway until `stop`.
 pub async fn run_gateway(
     options: GatewayOptions,
@@ -301,7 +306,7 @@ fn status(
                                         "other_frame_errors": wire.other_frame_errors })),
         "dropped": dropped,
         "reason": reason,
-        "time_ms": now_ms(),
+        "time_ms": stamp(),
     })
 }
 
@@ -328,7 +333,7 @@ fn inference(
         "scores": scores,
         "anomaly": window.anomaly,
         "model": model.map(|crc| format!("{crc:08x}")),
-        "time_ms": now_ms(),
+        "time_ms": stamp(),
     })
 }
 
@@ -351,14 +356,14 @@ impl Events {
         if run >= rules.hold.max(1) && self.reported != Some(window.top) {
             self.reported = Some(window.top);
             events.push(json!({ "kind": "label", "label": window.label, "top": window.top, "windows": run,
-                                "seq": window.seq, "board_time_us": window.t_us, "time_ms": now_ms() }));
+                                "seq": window.seq, "board_time_us": window.t_us, "time_ms": stamp() }));
         }
         if let (Some(threshold), Some(score)) = (rules.anomaly_threshold, window.anomaly) {
             let above = score > threshold;
             if above && !self.anomalous {
                 events.push(
                     json!({ "kind": "anomaly", "score": score, "threshold": threshold, "seq": window.seq,
-                                    "board_time_us": window.t_us, "time_ms": now_ms() }),
+                                    "board_time_us": window.t_us, "time_ms": stamp() }),
                 );
             }
             self.anomalous = above;
