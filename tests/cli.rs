@@ -285,6 +285,14 @@ fn mote_gateway_refuses_a_bad_broker_address_and_tls_without_a_usable_ca() {
     std::fs::write(&not_pem, "hello").unwrap();
     refused(&["--broker", "mqtts://broker", "--ca", not_pem.to_str().unwrap()], "holds no PEM certificate");
     refused(&["--broker", "mqtt://127.0.0.1:1", "--prefix", "a/#"], "topic prefix");
+    refused(
+        &["--broker", "mqtt://127.0.0.1:1", "--fleet", "lab", "--release-key", "abc"],
+        "is not 64 hex digits",
+    );
+    // A release needs somewhere to go.
+    let out = mote().args(["release", "--project", work.path().to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--out FILE, or --broker URL --fleet NAME"));
 }
 
 #[test]

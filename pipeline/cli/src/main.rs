@@ -56,6 +56,9 @@ enum Command {
     /// Publish what the boards plugged into this host classify to an MQTT broker: every window,
     /// events, and each board's status; results wait on disk while the broker is away.
     Gateway(gateway::GatewayCommand),
+    /// Sign the project's model with its release key (made on first use) for gateways to put on
+    /// their boards: write it to a file, or publish it retained for a fleet.
+    Release(gateway::ReleaseCommand),
     #[command(flatten)]
     Project(project::ProjectCommand),
 }
@@ -85,6 +88,7 @@ fn main() -> ExitCode {
         Command::Flash(command) => flash::run(command, cli.json, &cancel),
         Command::Tune(command) => runtime.block_on(tune::run(command, cli.json, cancel.clone())),
         Command::Gateway(command) => runtime.block_on(gateway::run(command, cli.json, cancel.clone())),
+        Command::Release(command) => runtime.block_on(gateway::release(command, cli.json)),
         Command::Project(command) => runtime.block_on(project::run(command, cli.json, cancel.clone())),
     };
     match result {

@@ -16,6 +16,7 @@
 
 pub mod mqtt;
 pub mod outbox;
+pub mod release;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -23,7 +24,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use mote_wire::CRC;
 use serde_json::json;
 
 use crate::link::discover::list_ports;
@@ -67,36 +67,91 @@ pub struct GatewayOptions {
     pub queue_limit: u64,
     /// How often each board's status is published again (link statistics, dropped results).
     pub status_every: Duration,
+    /// Take signed model releases from `<prefix>/<fleet>/model` (retained).
+    pub fleet: Option<String>,
+    /// The public key releases must be signed with; without it every release is refused.
+    pub release_key: Option<Vec<u8>>,
+    /// A release file to put on the boards from the start.
+    pub release_file: Option<PathBuf>,
 }
 
-/// Models the gateway knows, so it can name the labels of the model a board runs (found by its
-/// CRC); a board running a model it does not know publishes class indices without names.
+/// Models the gateway knows (by their [`release::model_id`]), so it can name the labels of the
+/// model a board runs. A board reports only the size of its model (its slot CRC names no model),
+/// so the gateway remembers what it put on each board, and otherwise takes the one known model
+/// of that size; a board running a model it cannot name publishes class numbers without labels.
 #[derive(Debug, Clone, Default)]
 pub struct ModelLibrary {
     blobs: Vec<(u32, Vec<u8>)>,
+    /// What this gateway put on each board: device → (size, model id).
+    placed: HashMap<String, (u32, u32)>,
 }
 
 impl ModelLibrary {
     pub fn add(&mut self, blob: Vec<u8>) {
-        let crc = CRC.checksum(&blob);
-        if !self.blobs.iter().any(|(known, _)| *known == crc) {
-            self.blobs.push((crc, blob));
+        let Some(id) = release::model_id(&blob) else { return };
+        if !self.blobs.iter().any(|(known, _)| *known == id) {
+            self.blobs.push((id, blob));
         }
     }
 
-    fn find(&self, crc: u32) -> Option<&[u8]> {
-        self.blobs.iter().find(|(known, _)| *known == crc).map(|(_, blob)| blob.as_slice())
+    fn find(&self, id: u32) -> Option<&[u8]> {
+        self.blobs.iter().find(|(known, _)| *known == id).map(|(_, blob)| blob.as_slice())
+    }
+
+    /// The model a board runs, from the size of its active slot.
+    fn identify(&self, device: &str, size: u32) -> Option<u32> {
+        if let Some((placed_size, id)) = self.placed.get(device)
+            && *placed_size == size
+        {
+            return Some(*id);
+        }
+        let mut same_size = self.blobs.iter().filter(|(_, blob)| blob.len() == size as usize);
+        match (same_size.next(), same_size.next()) {
+            (Some((id, _)), None) => Some(*id),
+            _ => None,
+        }
     }
 }
 
 /// What the gateway tells whoever runs it (the CLI prints it, the app shows it).
 #[derive(Debug, Clone, PartialEq)]
 pub enum GatewayEvent {
-    BoardOnline { device: String, port: String, board: String, model: Option<String> },
-    BoardOffline { device: String, port: String, reason: String },
-    BoardProblem { port: String, reason: String },
-    Window { device: String, seq: u32, label: Option<String> },
-    Broker { connected: bool, error: Option<String> },
+    BoardOnline {
+        device: String,
+        port: String,
+        board: String,
+        model: Option<String>,
+    },
+    BoardOffline {
+        device: String,
+        port: String,
+        reason: String,
+    },
+    BoardProblem {
+        port: String,
+        reason: String,
+    },
+    Window {
+        device: String,
+        seq: u32,
+        label: Option<String>,
+    },
+    Broker {
+        connected: bool,
+        error: Option<String>,
+    },
+    /// A release verified (`accepted`) or not (`refused`, with the reason).
+    Release {
+        release: Option<u64>,
+        accepted: bool,
+        reason: Option<String>,
+    },
+    /// A board's update: `refused`, `uploading`, `running` or `failed`.
+    Update {
+        device: String,
+        state: String,
+        reason: Option<String>,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -163,19 +218,36 @@ pub async fn run_gateway(
     let link = Arc::new(Mutex::new(LinkState::default()));
     // The sender stops after the boards, so their last statuses can still leave.
     let sender_stop = Arc::new(AtomicBool::new(false));
+    let (incoming_tx, mut incoming) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
+    let subscribe =
+        options.fleet.as_ref().map(|fleet| (format!("{prefix}/{}/model", topic_level(fleet)), incoming_tx));
     let sender = {
         let (broker, id, outbox, stop, link) =
             (options.broker.clone(), options.id.clone(), outbox.clone(), sender_stop.clone(), link.clone());
         let will = (gateway_topic.clone(), offline);
-        tokio::spawn(async move { mqtt::drain(&broker, &id, will, online, outbox, stop, link).await })
+        tokio::spawn(
+            async move { mqtt::drain(&broker, &id, will, online, outbox, stop, link, subscribe).await },
+        )
     };
+    let (releases, _) = tokio::sync::watch::channel::<Option<Arc<release::Release>>>(None);
     let shared = Arc::new(Shared {
         prefix,
         options: options.clone(),
-        models,
+        models: Mutex::new(models),
         outbox: outbox.clone(),
         report: report.clone(),
+        releases,
     });
+    if let Some(path) = &options.release_file {
+        match std::fs::read(path) {
+            Ok(bytes) => shared.take_release(&bytes).await,
+            Err(error) => report(GatewayEvent::Release {
+                release: None,
+                accepted: false,
+                reason: Some(format!("{}: {error}", path.display())),
+            }),
+        }
+    }
     let windows = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut boards: HashMap<String, tokio::task::JoinHandle<()>> = HashMap::new();
     let mut retry_after: HashMap<String, Instant> = HashMap::new();
@@ -195,6 +267,9 @@ pub async fn run_gateway(
                 port,
                 tokio::spawn(async move { serve_board(task_port, shared, stop, windows).await }),
             );
+        }
+        while let Ok(bytes) = incoming.try_recv() {
+            shared.take_release(&bytes).await;
         }
         let now = link.lock().unwrap_or_else(|e| e.into_inner()).clone();
         if now.connected != last_link.connected
@@ -251,12 +326,65 @@ fn candidate_ports(given: &[String]) -> Vec<String> {
 struct Shared {
     prefix: String,
     options: GatewayOptions,
-    models: ModelLibrary,
+    models: Mutex<ModelLibrary>,
     outbox: Outbox,
     report: Arc<dyn Fn(GatewayEvent) + Send + Sync>,
+    /// The newest release that verified.
+    releases: tokio::sync::watch::Sender<Option<Arc<release::Release>>>,
 }
 
 impl Shared {
+    /// Verifies a release; a good one newer than the current goes to the boards, a bad one is
+    /// refused and reported (`<prefix>/gateway/<id>/release`).
+    async fn take_release(&self, bytes: &[u8]) {
+        let verified = match &self.options.release_key {
+            Some(key) => release::verify(bytes, key).map_err(|e| e.to_string()),
+            None => {
+                Err("this gateway was given no release key (--release-key), so it takes no release".into())
+            }
+        };
+        let topic = format!("{}/gateway/{}/release", self.prefix, topic_level(&self.options.id));
+        let (payload, event) = match verified {
+            Ok(release) => {
+                let number = release.manifest.release;
+                let newer =
+                    self.releases.borrow().as_ref().is_none_or(|current| number > current.manifest.release);
+                let payload = json!({ "state": "accepted", "release": number, "project": release.manifest.project,
+                                      "model": release.manifest.model, "crc": format!("{:08x}", release.manifest.crc),
+                                      "time_ms": stamp() });
+                self.models.lock().unwrap_or_else(|e| e.into_inner()).add(release.blob.clone());
+                if newer {
+                    self.releases.send_replace(Some(Arc::new(release)));
+                }
+                (payload, GatewayEvent::Release { release: Some(number), accepted: true, reason: None })
+            }
+            Err(reason) => (
+                json!({ "state": "refused", "reason": reason, "time_ms": stamp() }),
+                GatewayEvent::Release { release: None, accepted: false, reason: Some(reason) },
+            ),
+        };
+        let message = Message {
+            topic,
+            payload: payload.to_string().into_bytes(),
+            retain: false,
+            kind: Kind::Event,
+            device: String::new(),
+        };
+        let _ = self.outbox.push(&message).await;
+        (self.report)(event);
+    }
+
+    fn blob(&self, id: u32) -> Option<Vec<u8>> {
+        self.models.lock().unwrap_or_else(|e| e.into_inner()).find(id).map(<[u8]>::to_vec)
+    }
+
+    /// Remembers that `blob` is now on `device`.
+    fn placed(&self, device: &str, blob: &[u8]) {
+        if let Some(id) = release::model_id(blob) {
+            let mut models = self.models.lock().unwrap_or_else(|e| e.into_inner());
+            models.placed.insert(device.to_string(), (blob.len() as u32, id));
+        }
+    }
     fn topic(&self, device: &str, leaf: &str) -> String {
         format!("{}/{}/{leaf}", self.prefix, topic_level(device))
     }
@@ -275,11 +403,11 @@ impl Shared {
     }
 }
 
-/// The model a board runs: its CRC (`None` without a valid active model).
+/// The size of the model a board runs (`None` without a valid active model).
 async fn active_model(board: &mut Board) -> Option<u32> {
     let slots = board.query_slots().await.ok()?;
     slots.iter().find(|slot| slot.active).and_then(|slot| match slot.state {
-        SlotStatus::Valid { crc, .. } => Some(crc),
+        SlotStatus::Valid { size, .. } => Some(size),
         _ => None,
     })
 }
@@ -372,6 +500,209 @@ impl Events {
     }
 }
 
+/// What a board runs, as the gateway knows it.
+struct Running {
+    /// Whether the board has a model to run.
+    has_model: bool,
+    /// The active model's id, when the gateway can name it.
+    model: Option<u32>,
+    labels: Vec<String>,
+    decoder: Option<LiveDecoder>,
+    /// Why it classifies nothing, when it does not.
+    problem: Option<String>,
+    /// When the gateway connected to it, or last changed its model (the `session` of messages).
+    session: u64,
+    inferring: bool,
+}
+
+impl Running {
+    fn new(shared: &Shared, info: &BoardInfo, has_model: bool, model: Option<u32>) -> Running {
+        let blob = model.and_then(|id| shared.blob(id));
+        let (decoder, problem) = match (has_model, LiveDecoder::new(blob.as_deref(), info, false)) {
+            (false, _) => (None, Some("the board has no model to run".to_string())),
+            (true, Ok(decoder)) => (Some(decoder), None),
+            (true, Err(error)) => (None, Some(error.to_string())),
+        };
+        let labels = decoder.as_ref().map(|d| d.labels().to_vec()).unwrap_or_default();
+        Running { has_model, model, labels, decoder, problem, session: now_ms(), inferring: false }
+    }
+
+    async fn start(&mut self, board: &mut Board) {
+        if self.decoder.is_some() {
+            match board.start_inference(false).await {
+                Ok(()) => self.inferring = true,
+                Err(error) => self.problem = Some(error.to_string()),
+            }
+        }
+    }
+}
+
+/// The status message of a board.
+async fn board_status(
+    shared: &Shared,
+    state: &str,
+    info: &BoardInfo,
+    running: &Running,
+    board: &Board,
+    reason: Option<&str>,
+) {
+    let dropped = shared.outbox.dropped(&info.device_id).await.unwrap_or(0);
+    let reason = reason.or(running.problem.as_deref());
+    let message =
+        status(state, info, running.model, &running.labels, Some(board), dropped, reason, running.session);
+    shared.queue(&info.device_id, "status", Kind::Status, message).await;
+}
+
+async fn update_status(
+    shared: &Shared,
+    device: &str,
+    state: &str,
+    release: &release::Release,
+    previous: Option<u32>,
+    reason: Option<&str>,
+) {
+    let message = json!({
+        "device": device,
+        "state": state,
+        "release": release.manifest.release,
+        "model": format!("{:08x}", release.manifest.crc),
+        "previous": previous.map(|crc| format!("{crc:08x}")),
+        "reason": reason,
+        "time_ms": stamp(),
+    });
+    shared.queue(device, "update", Kind::Event, message).await;
+    (shared.report)(GatewayEvent::Update {
+        device: device.into(),
+        state: state.into(),
+        reason: reason.map(str::to_string),
+    });
+}
+
+/// How long a new model has to give its first results before the update counts as failed.
+fn confirm_patience(release: &release::Release) -> Duration {
+    let window_s = mote_runtime::Model::parse(&release.blob)
+        .map(|m| m.window_samples() as f64 / f64::from(m.rate_hz()).max(1.0))
+        .unwrap_or(10.0);
+    Duration::from_secs_f64(3.0 * window_s + 10.0)
+}
+
+/// Puts `release` on the board: the fit check, the upload into the inactive slot (the board runs
+/// its model until the whole upload checks out), the commit, and a few windows classified by the
+/// new model. On any failure the board keeps (or gets back) its previous model, and the update
+/// status says why. Returns false when the board went away.
+async fn put_release(
+    shared: &Shared,
+    board: &mut Board,
+    info: &BoardInfo,
+    running: &mut Running,
+    release: &release::Release,
+    windows: &std::sync::atomic::AtomicU64,
+) -> bool {
+    let device = info.device_id.as_str();
+    let previous = running.model;
+    if let Some(reason) = release::misfit(&release.manifest, info) {
+        update_status(
+            shared,
+            device,
+            "refused",
+            release,
+            previous,
+            Some(&format!("{reason}; it keeps its model")),
+        )
+        .await;
+        return true;
+    }
+    update_status(shared, device, "uploading", release, previous, None).await;
+    if running.inferring {
+        let _ = board.stop_inference().await;
+        running.inferring = false;
+    }
+    if let Err(error) = board.upload_model(&release.blob, &AtomicBool::new(false), |_, _| {}).await {
+        let gone = matches!(error, crate::link::LinkError::Disconnected { .. });
+        let keeps = match (previous, running.has_model) {
+            (Some(id), _) => format!("model {id:08x}"),
+            (None, true) => "its model".to_string(),
+            (None, false) => "no model".to_string(),
+        };
+        let reason = format!("the upload failed ({error}); the board keeps {keeps}");
+        update_status(shared, device, "failed", release, previous, Some(&reason)).await;
+        if !gone {
+            running.start(board).await;
+        }
+        return !gone;
+    }
+    // The new model: its labels, a session of its own, and the proof that it classifies.
+    shared.placed(device, &release.blob);
+    *running = Running::new(shared, info, true, Some(release.manifest.crc));
+    running.start(board).await;
+    let deadline = Instant::now() + confirm_patience(release);
+    let mut confirmed = 0;
+    while running.inferring && confirmed < 3 && Instant::now() < deadline {
+        let Some(event) = board.next_event(Duration::from_millis(100)).await else { continue };
+        match event {
+            Event::Reply(reply @ Reply::Inference(_)) => {
+                confirmed += publish_windows(shared, device, running, &reply, windows).await;
+            }
+            Event::Closed(_) => return false,
+            _ => {}
+        }
+    }
+    if confirmed >= 3 {
+        update_status(shared, device, "running", release, previous, None).await;
+        board_status(shared, "online", info, running, board, None).await;
+        return true;
+    }
+    // It does not classify: back to the previous model when this gateway has it.
+    let why = running
+        .problem
+        .clone()
+        .unwrap_or_else(|| format!("no results within {:?}", confirm_patience(release)));
+    let old = previous.and_then(|id| shared.blob(id));
+    let restored = match &old {
+        Some(old) => board.upload_model(old, &AtomicBool::new(false), |_, _| {}).await.is_ok(),
+        None => false,
+    };
+    let reason = if restored {
+        format!("the new model did not classify ({why}); the previous model is back")
+    } else {
+        format!(
+            "the new model did not classify ({why}); this gateway does not have the previous model to put back"
+        )
+    };
+    update_status(shared, device, "failed", release, previous, Some(&reason)).await;
+    if let (true, Some(old)) = (restored, &old) {
+        shared.placed(device, old);
+        *running = Running::new(shared, info, true, previous);
+        running.start(board).await;
+    }
+    true
+}
+
+/// Publishes the windows a reply completes; returns how many.
+async fn publish_windows(
+    shared: &Shared,
+    device: &str,
+    running: &mut Running,
+    reply: &Reply,
+    windows: &std::sync::atomic::AtomicU64,
+) -> usize {
+    let Some(decoder) = running.decoder.as_mut() else { return 0 };
+    let ready = decoder.on_reply(reply);
+    for window in &ready {
+        windows.fetch_add(1, Ordering::Relaxed);
+        if !shared.options.only_events {
+            let message = inference(device, running.session, running.model, window, &running.labels);
+            shared.queue(device, "inference", Kind::Inference, message).await;
+        }
+        (shared.report)(GatewayEvent::Window {
+            device: device.into(),
+            seq: window.seq,
+            label: window.label.clone(),
+        });
+    }
+    ready.len()
+}
+
 /// One board, from connection until it goes away or the gateway stops.
 async fn serve_board(
     port: String,
@@ -389,71 +720,64 @@ async fn serve_board(
     };
     let info = board.info().clone();
     let device = info.device_id.clone();
-    let model = active_model(&mut board).await;
-    let blob = model.and_then(|crc| shared.models.find(crc));
-    let decoder = LiveDecoder::new(blob, &info, false);
-    let (mut decoder, problem) = match decoder {
-        Ok(decoder) => (Some(decoder), None),
-        Err(error) => (None, Some(error.to_string())),
-    };
-    let labels = decoder.as_ref().map(|d| d.labels().to_vec()).unwrap_or_default();
-    let dropped = shared.outbox.dropped(&device).await.unwrap_or(0);
-    let reason = match (&model, &problem) {
-        (None, _) => Some("the board has no model to run".to_string()),
-        (_, Some(problem)) => Some(problem.clone()),
-        _ => None,
-    };
-    // The board's results from this connection on: its sequence numbers start again when it
-    // restarts, so (device, session, seq) names a window.
-    let session = now_ms();
-    shared
-        .queue(
-            &device,
-            "status",
-            Kind::Status,
-            status("online", &info, model, &labels, Some(&board), dropped, reason.as_deref(), session),
-        )
-        .await;
+    let size = active_model(&mut board).await;
+    let model =
+        size.and_then(|size| shared.models.lock().unwrap_or_else(|e| e.into_inner()).identify(&device, size));
+    let mut running = Running::new(&shared, &info, size.is_some(), model);
+    board_status(&shared, "online", &info, &running, &board, None).await;
     report(GatewayEvent::BoardOnline {
         device: device.clone(),
         port: port.clone(),
         board: info.board.clone(),
         model: model.map(|crc| format!("{crc:08x}")),
     });
-    let started = match (&model, &decoder) {
-        (Some(_), Some(_)) => board.start_inference(false).await.map_err(|e| e.to_string()),
-        _ => Err(String::new()),
-    };
+    running.start(&mut board).await;
+    let mut releases = shared.releases.subscribe();
+    releases.mark_changed();
+    // The release numbers this board was offered (one try each while connected).
+    let mut tried: Option<u64> = None;
     let mut events = Events::default();
     let mut status_due = Instant::now() + shared.options.status_every;
     let offline_reason = loop {
-        if Instant::now() >= status_due {
-            status_due = Instant::now() + shared.options.status_every;
-            let dropped = shared.outbox.dropped(&device).await.unwrap_or(0);
-            let update =
-                status("online", &info, model, &labels, Some(&board), dropped, reason.as_deref(), session);
-            shared.queue(&device, "status", Kind::Status, update).await;
-        }
         if stop.load(Ordering::Relaxed) {
-            if started.is_ok() {
+            if running.inferring {
                 let _ = board.stop_inference().await;
             }
             break "the gateway stopped".to_string();
         }
+        if releases.has_changed().unwrap_or(false) {
+            let release = releases.borrow_and_update().clone();
+            if let Some(release) = release
+                && tried != Some(release.manifest.release)
+            {
+                tried = Some(release.manifest.release);
+                if running.model == Some(release.manifest.crc) {
+                    update_status(&shared, &device, "running", &release, running.model, None).await;
+                } else if !put_release(&shared, &mut board, &info, &mut running, &release, &windows).await {
+                    break "the board went away during an update".to_string();
+                }
+                events = Events::default();
+            }
+        }
+        if Instant::now() >= status_due {
+            status_due = Instant::now() + shared.options.status_every;
+            board_status(&shared, "online", &info, &running, &board, None).await;
+        }
         let Some(event) = board.next_event(Duration::from_millis(100)).await else { continue };
         match event {
             Event::Reply(reply @ Reply::Inference(_)) => {
-                let Some(decoder) = decoder.as_mut() else { continue };
+                let Some(decoder) = running.decoder.as_mut() else { continue };
                 for window in decoder.on_reply(&reply) {
                     windows.fetch_add(1, Ordering::Relaxed);
                     if !shared.options.only_events {
-                        let message = inference(&device, session, model, &window, &labels);
+                        let message =
+                            inference(&device, running.session, running.model, &window, &running.labels);
                         shared.queue(&device, "inference", Kind::Inference, message).await;
                     }
                     for event in events.on_window(&shared.options.events, &window) {
                         let mut event = event;
                         event["device"] = json!(device);
-                        event["session"] = json!(session);
+                        event["session"] = json!(running.session);
                         shared.queue(&device, "event", Kind::Event, event).await;
                     }
                     report(GatewayEvent::Window {
@@ -473,10 +797,7 @@ async fn serve_board(
             _ => {}
         }
     };
-    let dropped = shared.outbox.dropped(&device).await.unwrap_or(0);
-    let gone =
-        status("offline", &info, model, &labels, Some(&board), dropped, Some(&offline_reason), session);
-    shared.queue(&device, "status", Kind::Status, gone).await;
+    board_status(&shared, "offline", &info, &running, &board, Some(&offline_reason)).await;
     report(GatewayEvent::BoardOffline { device, port, reason: offline_reason });
 }
 

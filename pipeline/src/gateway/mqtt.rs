@@ -35,6 +35,8 @@ pub enum BrokerError {
     Ca { path: std::path::PathBuf, reason: String },
     #[error(transparent)]
     Outbox(#[from] OutboxError),
+    #[error("the broker {address} did not take the message: {reason}")]
+    Unreachable { address: String, reason: String },
 }
 
 impl Broker {
@@ -59,12 +61,16 @@ impl Broker {
         Ok(Broker { host: host.to_string(), port, ca_file: None, username: None, password: None })
     }
 
-    fn options(&self, client_id: &str, will: LastWill) -> Result<MqttOptions, BrokerError> {
+    fn options(&self, client_id: &str, will: Option<LastWill>) -> Result<MqttOptions, BrokerError> {
         let mut options = MqttOptions::new(client_id, &self.host, self.port);
         options.set_keep_alive(Duration::from_secs(5));
         options.set_clean_session(true);
         options.set_inflight(WINDOW as u16);
-        options.set_last_will(will);
+        // Releases carry a whole model (hex): up to 4 MiB a packet, both ways.
+        options.set_max_packet_size(MAX_PACKET, MAX_PACKET);
+        if let Some(will) = will {
+            options.set_last_will(will);
+        }
         if let Some(user) = &self.username {
             options.set_credentials(user, self.password.clone().unwrap_or_default());
         }
@@ -90,6 +96,9 @@ impl Broker {
     }
 }
 
+/// The largest MQTT packet sent or taken.
+const MAX_PACKET: usize = 4 << 20;
+
 /// Messages handed to the client and not yet acknowledged, at most.
 const WINDOW: usize = 64;
 
@@ -103,6 +112,8 @@ pub struct LinkState {
 
 /// Runs until `stop`: connects (again and again), drains `outbox`. `will` is the gateway's
 /// offline status; `online` is published (retained) after each connection.
+/// `subscribe`: a topic whose messages are handed to `incoming` (model releases).
+#[allow(clippy::too_many_arguments)]
 pub async fn drain(
     broker: &Broker,
     client_id: &str,
@@ -111,9 +122,10 @@ pub async fn drain(
     outbox: Outbox,
     stop: Arc<AtomicBool>,
     state: Arc<std::sync::Mutex<LinkState>>,
+    subscribe: Option<(String, tokio::sync::mpsc::UnboundedSender<Vec<u8>>)>,
 ) -> Result<(), BrokerError> {
     let options =
-        broker.options(client_id, LastWill::new(&will.0, will.1.clone(), QoS::AtLeastOnce, true))?;
+        broker.options(client_id, Some(LastWill::new(&will.0, will.1.clone(), QoS::AtLeastOnce, true)))?;
     let (client, mut events) = AsyncClient::new(options, WINDOW * 2);
     let mut sender = Sender {
         outbox,
@@ -130,8 +142,19 @@ pub async fn drain(
         }
         tokio::select! {
             event = events.poll() => match event {
+                Ok(Event::Incoming(Incoming::Publish(publish))) => {
+                    if let Some((topic, incoming)) = &subscribe
+                        && &publish.topic == topic
+                        && !publish.payload.is_empty()
+                    {
+                        let _ = incoming.send(publish.payload.to_vec());
+                    }
+                }
                 Ok(event) => {
                     if sender.on_event(event, &will.0, &online).await? {
+                        if let Some((topic, _)) = &subscribe {
+                            let _ = sender.client.try_subscribe(topic, QoS::AtLeastOnce);
+                        }
                         let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
                         state.connected = true;
                         state.last_error = None;
@@ -166,6 +189,40 @@ pub async fn drain(
         let _ = tokio::time::timeout(Duration::from_millis(500), events.poll()).await;
     }
     Ok(())
+}
+
+/// Publishes one message with QoS 1 and waits until the broker has it (10 s at most).
+pub async fn publish_once(
+    broker: &Broker,
+    client_id: &str,
+    topic: &str,
+    payload: Vec<u8>,
+    retain: bool,
+) -> Result<(), BrokerError> {
+    let options = broker.options(client_id, None)?;
+    let (client, mut events) = AsyncClient::new(options, 4);
+    let address = format!("{}:{}", broker.host, broker.port);
+    let unreachable = |reason: String| BrokerError::Unreachable { address: address.clone(), reason };
+    let delivered = async {
+        loop {
+            match events.poll().await {
+                Ok(Event::Incoming(Incoming::ConnAck(_))) => {
+                    client
+                        .try_publish(topic, QoS::AtLeastOnce, retain, payload.clone())
+                        .map_err(|e| unreachable(e.to_string()))?;
+                }
+                Ok(Event::Incoming(Incoming::PubAck(_))) => return Ok(()),
+                Ok(_) => {}
+                Err(error) => return Err(unreachable(error.to_string())),
+            }
+        }
+    };
+    let outcome = tokio::time::timeout(Duration::from_secs(10), delivered)
+        .await
+        .unwrap_or_else(|_| Err(unreachable("no answer within 10 s".into())));
+    let _ = client.try_disconnect();
+    let _ = tokio::time::timeout(Duration::from_millis(300), events.poll()).await;
+    outcome
 }
 
 /// A second between connection attempts (the event loop reconnects on its next poll).
