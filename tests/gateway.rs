@@ -131,10 +131,15 @@ fn count_for(messages: &[Received], device: &str) -> usize {
 }
 
 fn statuses(messages: &[Received], device: &str) -> Vec<String> {
+    texts(messages, &format!("mote/{device}/status"), "state")
+}
+
+/// The text field `field` of every message on `topic`, in arrival order.
+fn texts(messages: &[Received], topic: &str, field: &str) -> Vec<String> {
     messages
         .iter()
-        .filter(|m| m.topic == format!("mote/{device}/status"))
-        .map(|m| m.payload["state"].as_str().unwrap_or_default().to_string())
+        .filter(|m| m.topic == topic)
+        .map(|m| m.payload[field].as_str().unwrap_or_default().to_string())
         .collect()
 }
 
@@ -482,17 +487,8 @@ fn publish_release(broker: &Mosquitto, file: &Path) {
 }
 
 fn updates(messages: &[Received], device: &str) -> Vec<(String, String)> {
-    messages
-        .iter()
-        .filter(|m| m.topic == format!("mote/{device}/update"))
-        .map(|m| {
-            let p = &m.payload;
-            (
-                p["state"].as_str().unwrap_or_default().to_string(),
-                p["reason"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect()
+    let topic = format!("mote/{device}/update");
+    texts(messages, &topic, "state").into_iter().zip(texts(messages, &topic, "reason")).collect()
 }
 
 fn last_model(messages: &[Received], device: &str) -> Option<String> {
@@ -504,10 +500,9 @@ fn last_model(messages: &[Received], device: &str) -> Option<String> {
 }
 
 fn release_refusals(messages: &[Received]) -> Vec<String> {
-    messages
-        .iter()
-        .filter(|m| m.topic == "mote/gateway/gateway/release" && m.payload["state"] == "refused")
-        .map(|m| m.payload["reason"].as_str().unwrap_or_default().to_string())
+    texts(messages, "mote/gateway/gateway/release", "reason")
+        .into_iter()
+        .filter(|reason| !reason.is_empty())
         .collect()
 }
 
