@@ -653,3 +653,54 @@ fn signed_releases_reach_the_boards_and_bad_ones_leave_them_on_their_model() {
         updates(&subscriber.received(), "ota-3").into_iter().find(|(state, _)| state == "failed").unwrap();
     eprintln!("ota-3 pulled during the upload: {}", failed.1);
 }
+
+/// The integrations through the same broker: Home Assistant finds each board by MQTT discovery
+/// (a label sensor reading Mote's topics), and ThingsBoard's gateway API gets connect,
+/// attributes and telemetry under the board's name.
+#[test]
+fn home_assistant_discovery_and_thingsboard_telemetry() {
+    let work = tempfile::tempdir().unwrap();
+    let project = gestures_project();
+    let registry = work.path().join("run");
+    std::fs::create_dir_all(&registry).unwrap();
+    let sim = SimProcess::start_registered(
+        &registry,
+        &work.path().join("f.flash"),
+        &["--script", "shake", "--seed", "4", "--time-scale", "4", "--device-id", "board-f"],
+    );
+    mote(&["deploy", "--project", &project, "--port", &sim.path()]);
+    let broker = Mosquitto::start();
+    let everything = Subscriber::start(&broker, "#");
+    std::thread::sleep(Duration::from_millis(500));
+    let patience = Duration::from_secs(60);
+    for format in ["homeassistant", "thingsboard"] {
+        let mut gateway = Gateway::start(
+            &registry,
+            &work.path().join(format),
+            &broker,
+            &project,
+            &["--format", format, "--id", format],
+        );
+        match format {
+            "homeassistant" => everything.wait_until(patience, "a discovery config and results", |m| {
+                let config = m.iter().find(|m| m.topic == "homeassistant/sensor/mote_board-f/label/config");
+                config.is_some_and(|c| c.payload["state_topic"] == "mote/board-f/inference")
+                    && count_for(m, "board-f") >= 3
+            }),
+            _ => everything.wait_until(patience, "a ThingsBoard connect and telemetry", |m| {
+                let connected =
+                    m.iter().any(|m| m.topic == "v1/gateway/connect" && m.payload["device"] == "board-f");
+                let shakes = m
+                    .iter()
+                    .filter(|m| m.topic == "v1/gateway/telemetry")
+                    .filter(|m| m.payload["board-f"][0]["values"]["label"] == "shake")
+                    .count();
+                connected && shakes >= 3
+            }),
+        }
+        gateway.stop();
+    }
+    let received = everything.received();
+    assert!(received.iter().any(|m| m.topic == "v1/gateway/disconnect" && m.payload["device"] == "board-f"));
+    drop(sim);
+}

@@ -46,6 +46,9 @@ pub struct GatewayCommand {
     /// Publish events and statuses only, not every window's result.
     #[arg(long)]
     only_events: bool,
+    /// Also publish for an integration: Home Assistant's MQTT discovery, or ThingsBoard's gateway API.
+    #[arg(long, default_value = "mote", value_parser = ["mote", "homeassistant", "thingsboard"])]
+    format: String,
     /// The outbox's bound in messages; when full, the oldest results are dropped first.
     #[arg(long, default_value_t = mote_pipeline::gateway::outbox::DEFAULT_LIMIT)]
     queue_limit: u64,
@@ -101,6 +104,7 @@ pub async fn run(command: GatewayCommand, json: bool, cancel: Arc<AtomicBool>) -
         ports: command.ports.clone(),
         events: EventRules { hold: command.hold, anomaly_threshold: command.anomaly_threshold },
         only_events: command.only_events,
+        format: mote_pipeline::gateway::format::Format::parse(&command.format).unwrap_or_default(),
         queue_limit: command.queue_limit,
         status_every: std::time::Duration::from_secs_f64(command.status_every.max(0.1)),
         fleet: command.fleet.clone(),

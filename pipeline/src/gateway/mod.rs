@@ -14,6 +14,7 @@
 //! QoS 1 ([`mqtt`]). A board that is unplugged and plugged back is picked up again by the next
 //! scan (every second).
 
+pub mod format;
 pub mod mqtt;
 pub mod outbox;
 pub mod release;
@@ -63,6 +64,8 @@ pub struct GatewayOptions {
     pub events: EventRules,
     /// Publish events and statuses only, not every window's result.
     pub only_events: bool,
+    /// An integration's messages besides Mote's own (Home Assistant discovery, ThingsBoard).
+    pub format: format::Format,
     /// The outbox's bound, in messages.
     pub queue_limit: u64,
     /// How often each board's status is published again (link statistics, dropped results).
@@ -390,15 +393,28 @@ impl Shared {
     }
 
     async fn queue(&self, device: &str, leaf: &str, kind: Kind, payload: serde_json::Value) {
-        let message = Message {
+        let mut messages = vec![Message {
             topic: self.topic(device, leaf),
             payload: payload.to_string().into_bytes(),
             retain: kind == Kind::Status,
             kind,
             device: device.to_string(),
-        };
-        if let Err(error) = self.outbox.push(&message).await {
-            (self.report)(GatewayEvent::BoardProblem { port: device.to_string(), reason: error.to_string() });
+        }];
+        messages.extend(format::extra(
+            self.options.format,
+            &self.prefix,
+            &topic_level(device),
+            leaf,
+            kind,
+            &payload,
+        ));
+        for message in messages {
+            if let Err(error) = self.outbox.push(&message).await {
+                (self.report)(GatewayEvent::BoardProblem {
+                    port: device.to_string(),
+                    reason: error.to_string(),
+                });
+            }
         }
     }
 }
