@@ -30,6 +30,29 @@ fn gestures_project() -> String {
         .clone()
 }
 
+/// A work folder, the trained gestures project, a folder where boards register, and one board
+/// performing `script` (4× real time) with the project's model.
+struct OneBoard {
+    work: tempfile::TempDir,
+    project: String,
+    registry: std::path::PathBuf,
+    sim: SimProcess,
+}
+
+fn one_board(script: &str, seed: &str, device: &str) -> OneBoard {
+    let work = tempfile::tempdir().unwrap();
+    let project = gestures_project();
+    let registry = work.path().join("run");
+    std::fs::create_dir_all(&registry).unwrap();
+    let sim = SimProcess::start_registered(
+        &registry,
+        &work.path().join(format!("{device}.flash")),
+        &["--script", script, "--seed", seed, "--time-scale", "4", "--device-id", device],
+    );
+    mote(&["deploy", "--project", &project, "--port", &sim.path()]);
+    OneBoard { work, project, registry, sim }
+}
+
 /// A gateway process; stopped with Ctrl-C (SIGINT) when dropped.
 struct Gateway(Child);
 
@@ -243,17 +266,7 @@ fn every_window_of_every_board_reaches_the_broker_in_order_through_pulls_and_an_
 
 #[test]
 fn an_outage_longer_than_the_outbox_drops_the_oldest_results_and_says_how_many() {
-    let work = tempfile::tempdir().unwrap();
-    let project = gestures_project();
-    let registry = work.path().join("run");
-    std::fs::create_dir_all(&registry).unwrap();
-    let flash = work.path().join("one.flash");
-    let sim = SimProcess::start_registered(
-        &registry,
-        &flash,
-        &["--script", "wave", "--seed", "3", "--time-scale", "4", "--device-id", "board-one"],
-    );
-    mote(&["deploy", "--project", &project, "--port", &sim.path()]);
+    let OneBoard { work, project, registry, sim } = one_board("wave", "3", "board-one");
 
     let mut broker = Mosquitto::start();
     let subscriber = subscribed(&broker);
@@ -296,16 +309,7 @@ fn an_outage_longer_than_the_outbox_drops_the_oldest_results_and_says_how_many()
 /// again, it sends what waited in its outbox before the new results.
 #[test]
 fn a_gateway_killed_during_an_outage_sends_what_it_had_queued_when_started_again() {
-    let work = tempfile::tempdir().unwrap();
-    let project = gestures_project();
-    let registry = work.path().join("run");
-    std::fs::create_dir_all(&registry).unwrap();
-    let sim = SimProcess::start_registered(
-        &registry,
-        &work.path().join("k.flash"),
-        &["--script", "circle", "--seed", "5", "--time-scale", "4", "--device-id", "board-k"],
-    );
-    mote(&["deploy", "--project", &project, "--port", &sim.path()]);
+    let OneBoard { work, project, registry, sim } = one_board("circle", "5", "board-k");
     let mut broker = Mosquitto::start();
     let subscriber = subscribed(&broker);
     let state = work.path().join("gateway");
@@ -341,16 +345,7 @@ fn a_gateway_killed_during_an_outage_sends_what_it_had_queued_when_started_again
 /// certificate, get nothing through and say why.
 #[test]
 fn tls_and_a_password_guard_the_broker_link() {
-    let work = tempfile::tempdir().unwrap();
-    let project = gestures_project();
-    let registry = work.path().join("run");
-    std::fs::create_dir_all(&registry).unwrap();
-    let sim = SimProcess::start_registered(
-        &registry,
-        &work.path().join("t.flash"),
-        &["--script", "wave", "--seed", "9", "--time-scale", "4", "--device-id", "board-t"],
-    );
-    mote(&["deploy", "--project", &project, "--port", &sim.path()]);
+    let OneBoard { work, project, registry, sim } = one_board("wave", "9", "board-t");
     let (broker, tls_port, ca) = Mosquitto::start_tls();
     let subscriber = subscribed(&broker);
     let url = format!("mqtts://127.0.0.1:{tls_port}");
@@ -659,16 +654,7 @@ fn signed_releases_reach_the_boards_and_bad_ones_leave_them_on_their_model() {
 /// attributes and telemetry under the board's name.
 #[test]
 fn home_assistant_discovery_and_thingsboard_telemetry() {
-    let work = tempfile::tempdir().unwrap();
-    let project = gestures_project();
-    let registry = work.path().join("run");
-    std::fs::create_dir_all(&registry).unwrap();
-    let sim = SimProcess::start_registered(
-        &registry,
-        &work.path().join("f.flash"),
-        &["--script", "shake", "--seed", "4", "--time-scale", "4", "--device-id", "board-f"],
-    );
-    mote(&["deploy", "--project", &project, "--port", &sim.path()]);
+    let OneBoard { work, project, registry, sim } = one_board("shake", "4", "board-f");
     let broker = Mosquitto::start();
     let everything = Subscriber::start(&broker, "#");
     std::thread::sleep(Duration::from_millis(500));
