@@ -109,20 +109,7 @@ fn subscribed(broker: &Mosquitto) -> Subscriber {
     let subscriber = Subscriber::start(broker, "mote/#");
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let _ = Command::new("/usr/bin/mosquitto_pub")
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &broker.port.to_string(),
-                "-t",
-                "mote/probe",
-                "-m",
-                "{}",
-                "-q",
-                "1",
-            ])
-            .status();
+        broker.publish("mote/probe", "{}");
         if subscriber.received().iter().any(|m| m.topic == "mote/probe") {
             return subscriber;
         }
@@ -385,26 +372,7 @@ fn tls_and_a_password_guard_the_broker_link() {
     assert_eq!(count_for(&subscriber.received(), "board-t"), 0, "nothing through with a wrong password");
 
     let other = tempfile::tempdir().unwrap();
-    let status = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "k.pem",
-            "-out",
-            "other.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=other",
-        ])
-        .current_dir(other.path())
-        .output()
-        .unwrap();
-    assert!(status.status.success());
+    mote_e2e::mqtt::self_signed_ca(other.path(), "other", "other");
     let said = run("other-ca", other.path().join("other.pem").to_str().unwrap(), "secret", 4);
     assert!(said.contains("broker unreachable") && said.to_lowercase().contains("certificate"), "{said}");
     assert_eq!(count_for(&subscriber.received(), "board-t"), 0, "nothing through to an unverified broker");
@@ -462,23 +430,7 @@ fn other_sensor_project(dir: &Path) -> String {
 }
 
 fn publish_release(broker: &Mosquitto, file: &Path) {
-    let status = Command::new("/usr/bin/mosquitto_pub")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &broker.port.to_string(),
-            "-t",
-            "mote/lab/model",
-            "-q",
-            "1",
-            "-r",
-            "-f",
-        ])
-        .arg(file)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    broker.publish_file("mote/lab/model", file, true);
 }
 
 fn updates(messages: &[Received], device: &str) -> Vec<(String, String)> {

@@ -67,25 +67,8 @@ impl Mosquitto {
     pub fn start_tls() -> (Mosquitto, u16, PathBuf) {
         let certs = tempfile::tempdir().unwrap();
         let dir = certs.path();
-        let openssl = |args: &[&str]| {
-            let out = Command::new("openssl").args(args).current_dir(dir).output().expect("openssl runs");
-            assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        };
-        openssl(&[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=mote test CA",
-        ]);
+        let openssl = |args: &[&str]| openssl(dir, args);
+        self_signed_ca(dir, "ca", "mote test CA");
         openssl(&[
             "req",
             "-newkey",
@@ -137,6 +120,27 @@ impl Mosquitto {
             std::thread::sleep(Duration::from_millis(50));
         }
         (broker, tls_port, ca)
+    }
+
+    /// Publishes `file` on `topic` with `mosquitto_pub` (QoS 1; retained when asked).
+    pub fn publish_file(&self, topic: &str, file: &Path, retain: bool) {
+        let mut command = Command::new(tool("mosquitto_pub"));
+        command
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-t", topic, "-q", "1", "-f"])
+            .arg(file);
+        if retain {
+            command.arg("-r");
+        }
+        assert!(command.status().expect("mosquitto_pub runs").success(), "publishing on {topic}");
+    }
+
+    /// Publishes `text` on `topic` (QoS 1).
+    pub fn publish(&self, topic: &str, text: &str) {
+        let status = Command::new(tool("mosquitto_pub"))
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-t", topic, "-q", "1", "-m", text])
+            .status()
+            .expect("mosquitto_pub runs");
+        assert!(status.success(), "publishing on {topic}");
     }
 
     pub fn url(&self) -> String {
@@ -248,4 +252,22 @@ impl Drop for Subscriber {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Runs `openssl` in `dir`; panics with its message when it fails.
+pub fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl").args(args).current_dir(dir).output().expect("openssl runs");
+    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A self-signed CA in `dir`: `<name>.pem` and its key `<name>.key`.
+pub fn self_signed_ca(dir: &Path, name: &str, subject: &str) {
+    let (key, pem, subject) = (format!("{name}.key"), format!("{name}.pem"), format!("/CN={subject}"));
+    openssl(
+        dir,
+        &[
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", &key, "-out", &pem, "-days", "2",
+            "-subj", &subject,
+        ],
+    );
 }
