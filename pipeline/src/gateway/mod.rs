@@ -529,6 +529,8 @@ struct Running {
     /// When the gateway connected to it, or last changed its model (the `session` of messages).
     session: u64,
     inferring: bool,
+    /// Events of this model's results.
+    events: Events,
 }
 
 impl Running {
@@ -540,7 +542,16 @@ impl Running {
             (true, Err(error)) => (None, Some(error.to_string())),
         };
         let labels = decoder.as_ref().map(|d| d.labels().to_vec()).unwrap_or_default();
-        Running { has_model, model, labels, decoder, problem, session: now_ms(), inferring: false }
+        Running {
+            has_model,
+            model,
+            labels,
+            decoder,
+            problem,
+            session: now_ms(),
+            inferring: false,
+            events: Events::default(),
+        }
     }
 
     async fn start(&mut self, board: &mut Board) {
@@ -694,7 +705,7 @@ async fn put_release(
     true
 }
 
-/// Publishes the windows a reply completes; returns how many.
+/// Publishes the windows a reply completes (results and events); returns how many.
 async fn publish_windows(
     shared: &Shared,
     device: &str,
@@ -709,6 +720,11 @@ async fn publish_windows(
         if !shared.options.only_events {
             let message = inference(device, running.session, running.model, window, &running.labels);
             shared.queue(device, "inference", Kind::Inference, message).await;
+        }
+        for mut event in running.events.on_window(&shared.options.events, window) {
+            event["device"] = json!(device);
+            event["session"] = json!(running.session);
+            shared.queue(device, "event", Kind::Event, event).await;
         }
         (shared.report)(GatewayEvent::Window {
             device: device.into(),
@@ -752,7 +768,6 @@ async fn serve_board(
     releases.mark_changed();
     // The release numbers this board was offered (one try each while connected).
     let mut tried: Option<u64> = None;
-    let mut events = Events::default();
     let mut status_due = Instant::now() + shared.options.status_every;
     let offline_reason = loop {
         if stop.load(Ordering::Relaxed) {
@@ -772,7 +787,6 @@ async fn serve_board(
                 } else if !put_release(&shared, &mut board, &info, &mut running, &release, &windows).await {
                     break "the board went away during an update".to_string();
                 }
-                events = Events::default();
             }
         }
         if Instant::now() >= status_due {
@@ -782,26 +796,7 @@ async fn serve_board(
         let Some(event) = board.next_event(Duration::from_millis(100)).await else { continue };
         match event {
             Event::Reply(reply @ Reply::Inference(_)) => {
-                let Some(decoder) = running.decoder.as_mut() else { continue };
-                for window in decoder.on_reply(&reply) {
-                    windows.fetch_add(1, Ordering::Relaxed);
-                    if !shared.options.only_events {
-                        let message =
-                            inference(&device, running.session, running.model, &window, &running.labels);
-                        shared.queue(&device, "inference", Kind::Inference, message).await;
-                    }
-                    for event in events.on_window(&shared.options.events, &window) {
-                        let mut event = event;
-                        event["device"] = json!(device);
-                        event["session"] = json!(running.session);
-                        shared.queue(&device, "event", Kind::Event, event).await;
-                    }
-                    report(GatewayEvent::Window {
-                        device: device.clone(),
-                        seq: window.seq,
-                        label: window.label.clone(),
-                    });
-                }
+                publish_windows(&shared, &device, &mut running, &reply, &windows).await;
             }
             Event::Reply(Reply::Error { code, detail }) => {
                 report(GatewayEvent::BoardProblem {
