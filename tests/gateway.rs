@@ -1,5 +1,5 @@
 //! `mote gateway` against a real broker (Debian's mosquitto, started by the test): virtual boards
-//! classify what they perform, and a subscriber receives every window of every board in order,
+//! and the emulated Cortex-M4F board (QEMU) classify what they perform, and a subscriber receives every window of every board in order,
 //! with the right labels; a board pulled and plugged back goes offline and online again; with the
 //! broker stopped for 10 s mid-stream, every window still arrives, in order, once the broker is
 //! back (issue 16); a longer outage than the outbox holds drops the oldest results and says so.
@@ -10,7 +10,11 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use mote_e2e::mqtt::{Mosquitto, Received, Subscriber};
+use mote_e2e::qemu::{RegisteredQemu, replay_project};
 use mote_e2e::{SimProcess, workspace_binary};
+
+/// The emulated board's device id.
+const QEMU: &str = "qemu-mps2-an386-1";
 
 fn mote(args: &[&str]) -> Output {
     mote_e2e::mote_ok(args)
@@ -118,20 +122,31 @@ fn subscribed(broker: &Mosquitto) -> Subscriber {
     }
 }
 
-/// Inference results per (device, session), in arrival order, repeats dropped: `(seq, label)`.
-fn results(messages: &[Received]) -> (BTreeMap<(String, u64), Vec<(u64, String)>>, usize) {
-    let mut runs: BTreeMap<(String, u64), Vec<(u64, String)>> = BTreeMap::new();
+/// One inference result as the subscriber received it.
+struct Window {
+    seq: u64,
+    label: String,
+    board_time_us: u64,
+}
+
+/// Inference results per (device, session), in arrival order, repeats dropped.
+fn results(messages: &[Received]) -> (BTreeMap<(String, u64), Vec<Window>>, usize) {
+    let mut runs: BTreeMap<(String, u64), Vec<Window>> = BTreeMap::new();
     let mut repeats = 0;
     for message in messages.iter().filter(|m| m.topic.ends_with("/inference")) {
         let p = &message.payload;
         let key = (p["device"].as_str().unwrap().to_string(), p["session"].as_u64().unwrap());
         let seq = p["seq"].as_u64().unwrap();
         let run = runs.entry(key).or_default();
-        if run.iter().any(|(known, _)| *known == seq) {
+        if run.iter().any(|known| known.seq == seq) {
             repeats += 1;
             continue;
         }
-        run.push((seq, p["label"].as_str().unwrap_or_default().to_string()));
+        run.push(Window {
+            seq,
+            label: p["label"].as_str().unwrap_or_default().to_string(),
+            board_time_us: p["board_time_us"].as_u64().unwrap(),
+        });
     }
     (runs, repeats)
 }
@@ -176,13 +191,20 @@ fn every_window_of_every_board_reaches_the_broker_in_order_through_pulls_and_an_
         mote(&["deploy", "--project", &project, "--port", &sim.path()]);
         running.insert(device, sim);
     }
+    // And the emulated Cortex-M4F, started by `mote flash`, running a model trained on what it
+    // streams (its replayed accelerometer at rest, then waving), a window every 250 ms.
+    let qemu = RegisteredQemu::start(&registry);
+    let replay = replay_project(&qemu.pty, &work.path().join("replay"), 250);
+    mote(&["deploy", "--project", &replay, "--port", &qemu.pty]);
+    let devices = [boards[0].0, boards[1].0, boards[2].0, QEMU];
 
     let mut broker = Mosquitto::start();
     let subscriber = subscribed(&broker);
-    let mut gateway = Gateway::start(&registry, &work.path().join("gateway"), &broker, &project, &[]);
+    let mut gateway =
+        Gateway::start(&registry, &work.path().join("gateway"), &broker, &project, &["--project", &replay]);
     let patience = Duration::from_secs(60);
     subscriber.wait_until(patience, "20 results from every board", |m| {
-        boards.iter().all(|(device, _)| count_for(m, device) >= 20)
+        devices.iter().all(|device| count_for(m, device) >= 20)
     });
 
     // Pull one board and plug it back (same flash, same id): offline, then online again.
@@ -201,12 +223,13 @@ fn every_window_of_every_board_reaches_the_broker_in_order_through_pulls_and_an_
     broker.stop();
     std::thread::sleep(Duration::from_secs(10));
     broker.resume();
-    let counts: Vec<usize> = boards.iter().map(|(device, _)| count_for(&before, device)).collect();
+    let counts: Vec<usize> = devices.iter().map(|device| count_for(&before, device)).collect();
     subscriber.wait_until(patience, "the results of the outage and after", |m| {
-        boards.iter().zip(&counts).all(|((device, _), before)| count_for(m, device) >= before + 60)
+        devices.iter().zip(&counts).all(|(device, before)| count_for(m, device) >= before + 60)
     });
     gateway.stop();
     drop(running);
+    drop(qemu);
 
     let received = subscriber.received();
     let (runs, repeats) = results(&received);
@@ -215,25 +238,32 @@ fn every_window_of_every_board_reaches_the_broker_in_order_through_pulls_and_an_
         // Consecutive board sequence numbers, in order: no window lost, none out of order.
         for pair in run.windows(2) {
             assert_eq!(
-                pair[1].0,
-                pair[0].0 + 1,
+                pair[1].seq,
+                pair[0].seq + 1,
                 "{device} session {session}: {} after {}",
-                pair[1].0,
-                pair[0].0
+                pair[1].seq,
+                pair[0].seq
             );
         }
-        // The board's gesture, once its first window has filled.
-        let gesture = boards.iter().find(|(name, _)| name == device).unwrap().1;
-        let steady = &run[2.min(run.len())..];
-        let right = steady.iter().filter(|(_, label)| label == gesture).count();
+        // What the board performs, once its first window has filled: a virtual board its gesture
+        // throughout; the emulated board rest or wave by where its window lies in the replay
+        // (windows that straddle the two are not judged).
+        let expected = |window: &Window| match boards.iter().find(|(name, _)| name == device) {
+            Some((_, gesture)) => Some(*gesture),
+            None => mote_e2e::qemu::steady_label(window.board_time_us, 1000),
+        };
+        let judged: Vec<(&Window, &str)> =
+            run.iter().skip(2).filter_map(|window| Some((window, expected(window)?))).collect();
+        let right = judged.iter().filter(|(window, label)| window.label == *label).count();
         eprintln!(
-            "{device} session {session}: {} windows, {right}/{} labelled {gesture}",
+            "{device} session {session}: {} windows, {right}/{} labelled right",
             run.len(),
-            steady.len()
+            judged.len()
         );
-        assert!(right as f64 >= 0.9 * steady.len() as f64, "{device}: {right}/{} {gesture}", steady.len());
+        assert!(right as f64 >= 0.9 * judged.len() as f64, "{device}: {right}/{} right", judged.len());
+        assert!(judged.len() >= 20, "{device}: only {} windows judged", judged.len());
     }
-    for (device, _) in boards {
+    for device in devices {
         let sessions = runs.keys().filter(|(name, _)| name == device).count();
         assert_eq!(sessions, if device == "board-shake" { 2 } else { 1 }, "{device}");
     }
@@ -246,7 +276,7 @@ fn every_window_of_every_board_reaches_the_broker_in_order_through_pulls_and_an_
     assert_eq!(gateway_states.first(), Some(&"online"), "{gateway_states:?}");
     assert_eq!(gateway_states.last(), Some(&"offline"), "{gateway_states:?}");
     // Each board's last word is offline: the gateway stopped.
-    for (device, _) in boards {
+    for device in devices {
         assert_eq!(statuses(&received, device).last().map(String::as_str), Some("offline"), "{device}");
     }
 }
@@ -278,8 +308,8 @@ fn an_outage_longer_than_the_outbox_drops_the_oldest_results_and_says_how_many()
     let run = runs.values().next().expect("one board session");
     // One gap, where the oldest queued results were dropped; order is kept on both sides.
     let gaps: Vec<(u64, u64)> =
-        run.windows(2).filter(|p| p[1].0 != p[0].0 + 1).map(|p| (p[0].0, p[1].0)).collect();
-    assert!(run.windows(2).all(|p| p[1].0 > p[0].0), "in order");
+        run.windows(2).filter(|p| p[1].seq != p[0].seq + 1).map(|p| (p[0].seq, p[1].seq)).collect();
+    assert!(run.windows(2).all(|p| p[1].seq > p[0].seq), "in order");
     assert_eq!(gaps.len(), 1, "one run of dropped results: {gaps:?}");
     let missing = gaps[0].1 - gaps[0].0 - 1;
     let dropped = received
@@ -320,7 +350,7 @@ fn a_gateway_killed_during_an_outage_sends_what_it_had_queued_when_started_again
     let (runs, _) = results(&subscriber.received());
     let first = runs.values().next().unwrap();
     for pair in first.windows(2) {
-        assert_eq!(pair[1].0, pair[0].0 + 1, "the first gateway's results, in order and whole");
+        assert_eq!(pair[1].seq, pair[0].seq + 1, "the first gateway's results, in order and whole");
     }
     // 6 s at about 2.7 windows a second were queued while the broker was down, and all arrived.
     eprintln!("before the outage {before}; the killed gateway's results delivered: {}", first.len());
@@ -454,9 +484,10 @@ fn release_refusals(messages: &[Received]) -> Vec<String> {
 }
 
 /// Signed model releases over the air (issue 16): a release signed with the project's key reaches
-/// every board, each confirms it classifies with it; a release signed with another key, a damaged
-/// one, one for a sensor the boards lack, and a board pulled during the upload each leave the
-/// boards on their model, with a status that says why.
+/// every board (three virtual boards and the emulated Cortex-M4F), each confirms it classifies
+/// with it; a release signed with another key, a damaged one, one for a sensor the boards lack, one
+/// too large for a board's model slots, and a board pulled during the upload each leave the boards
+/// on their model, with a status that says why.
 #[test]
 fn signed_releases_reach_the_boards_and_bad_ones_leave_them_on_their_model() {
     let work = tempfile::tempdir().unwrap();
@@ -479,6 +510,12 @@ fn signed_releases_reach_the_boards_and_bad_ones_leave_them_on_their_model() {
         mote(&["deploy", "--project", &project, "--port", &sim.path()]);
         boards.insert(device, sim);
     }
+    // The emulated Cortex-M4F runs a model of its own (trained on its replay); the releases, for
+    // the same sensor, fit it too.
+    let qemu = RegisteredQemu::start(&registry);
+    let replay = replay_project(&qemu.pty, &work.path().join("replay"), 500);
+    mote(&["deploy", "--project", &replay, "--port", &qemu.pty]);
+    let all = [devices[0], devices[1], devices[2], QEMU];
     // The release key is project b's (created by its first release).
     let good = work.path().join("good.json");
     mote(&["release", "--project", &release_b, "--out", good.to_str().unwrap()]);
@@ -491,14 +528,13 @@ fn signed_releases_reach_the_boards_and_bad_ones_leave_them_on_their_model() {
         &work.path().join("gateway"),
         &broker,
         &project,
-        &["--fleet", "lab", "--release-key", key.to_str().unwrap()],
+        &["--fleet", "lab", "--release-key", key.to_str().unwrap(), "--project", &replay],
     );
     let patience = Duration::from_secs(90);
-    subscriber
-        .wait_until(patience, "results from every board", |m| devices.iter().all(|d| count_for(m, d) >= 3));
-    let model_a: Vec<Option<String>> =
-        devices.iter().map(|d| last_model(&subscriber.received(), d)).collect();
-    assert!(model_a.iter().all(|m| m.is_some() && *m == model_a[0]), "{model_a:?}");
+    subscriber.wait_until(patience, "results from every board", |m| all.iter().all(|d| count_for(m, d) >= 3));
+    let model_a: Vec<Option<String>> = all.iter().map(|d| last_model(&subscriber.received(), d)).collect();
+    assert!(model_a[..3].iter().all(|m| m.is_some() && *m == model_a[0]), "{model_a:?}");
+    assert!(model_a[3].is_some() && model_a[3] != model_a[0], "{model_a:?}");
 
     // Signed with another key: refused, nothing uploaded.
     let stranger = retrained(&release_b, &work.path().join("stranger"), "");
@@ -523,7 +559,7 @@ fn signed_releases_reach_the_boards_and_bad_ones_leave_them_on_their_model() {
         release_refusals(m).iter().any(|r| r.contains("damaged"))
     });
     let received = subscriber.received();
-    for device in devices {
+    for device in all {
         assert!(
             updates(&received, device).is_empty(),
             "{device} was not touched: {:?}",
@@ -542,7 +578,7 @@ fn signed_releases_reach_the_boards_and_bad_ones_leave_them_on_their_model() {
     mote(&["release", "--project", &xyz, "--out", wrong.to_str().unwrap()]);
     publish_release(&broker, &wrong);
     subscriber.wait_until(patience, "every board refusing the other sensor's model", |m| {
-        devices.iter().all(|d| {
+        all.iter().all(|d| {
             updates(m, d).iter().any(|(state, reason)| state == "refused" && reason.contains("no sensor"))
         })
     });
@@ -550,16 +586,18 @@ fn signed_releases_reach_the_boards_and_bad_ones_leave_them_on_their_model() {
     // The good release, published by `mote release`: every board uploads it and confirms it.
     mote(&["release", "--project", &release_b, "--broker", &broker.url(), "--fleet", "lab"]);
     subscriber.wait_until(patience, "every board running the release", |m| {
-        devices.iter().all(|d| updates(m, d).iter().any(|(state, _)| state == "running"))
+        all.iter().all(|d| updates(m, d).iter().any(|(state, _)| state == "running"))
     });
     let received = subscriber.received();
-    for (device, before) in devices.iter().zip(&model_a) {
+    for (device, before) in all.iter().zip(&model_a) {
         let now = last_model(&received, device);
         assert!(now.is_some() && now != *before, "{device}: {before:?} → {now:?}");
         let states: Vec<String> = updates(&received, device).into_iter().map(|(state, _)| state).collect();
         assert_eq!(states, ["refused", "uploading", "running"], "{device}");
     }
     let model_b = last_model(&received, devices[0]);
+    assert_eq!(last_model(&received, QEMU), model_b, "the emulated board runs the release");
+    let qemu_windows = count_for(&received, QEMU);
 
     // A big model, and a board pulled while it uploads: that board keeps model b (and gets the
     // release when it is back); the others run the new one.
@@ -596,9 +634,18 @@ fn signed_releases_reach_the_boards_and_bad_ones_leave_them_on_their_model() {
     subscriber.wait_until(patience, "every board running the big model", |m| {
         devices.iter().all(|d| updates(m, d).iter().filter(|(state, _)| state == "running").count() >= 2)
     });
-    let failed =
-        updates(&subscriber.received(), "ota-3").into_iter().find(|(state, _)| state == "failed").unwrap();
+    let received = subscriber.received();
+    let failed = updates(&received, "ota-3").into_iter().find(|(state, _)| state == "failed").unwrap();
     eprintln!("ota-3 pulled during the upload: {}", failed.1);
+    // The big model does not fit the emulated board's 64 KiB slots: refused before any upload, and
+    // the board goes on classifying with model b.
+    let (state, reason) = updates(&received, QEMU).pop().unwrap();
+    assert!(state == "refused" && reason.contains("slots hold"), "{state}: {reason}");
+    eprintln!("{QEMU}: the big model {state}: {reason}");
+    subscriber
+        .wait_until(patience, "the emulated board classifying on", |m| count_for(m, QEMU) > qemu_windows + 3);
+    assert_eq!(last_model(&subscriber.received(), QEMU), model_b);
+    drop(qemu);
 }
 
 /// The integrations through the same broker: Home Assistant finds each board by MQTT discovery

@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use mote_e2e::qemu::QemuBoard;
+use mote_e2e::qemu::{QemuBoard, replay_project};
 use mote_e2e::workspace_binary;
 use mote_pipeline::link::stream::{CaptureRequest, capture};
 use mote_pipeline::link::{Board, ConnectOptions, LinkError};
@@ -28,63 +28,19 @@ fn mote(dir: &std::path::Path, args: &[&str]) -> Output {
     output
 }
 
-/// The replay table's second half (5–10 s of every 10 s) is the "wave" segment.
-fn label_at(t_us: u64) -> &'static str {
-    if (t_us / 10_000) % 1000 < 500 { "rest" } else { "wave" }
-}
-
 #[test]
 fn firmware_streams_runs_the_uploaded_model_bit_for_bit_and_survives_garbage() {
     let rt = runtime();
     let mut qemu = QemuBoard::boot();
-    let mut board = rt.block_on(Board::connect(&qemu.pty, &ConnectOptions::default())).expect("handshake");
+    let board = rt.block_on(Board::connect(&qemu.pty, &ConnectOptions::default())).expect("handshake");
     assert_eq!(board.info().board, "qemu-mps2-an386");
     assert!(board.info().has_capability("inference") && board.info().has_capability("instruction_count"));
-
-    // Stream 12 s of the replayed accelerometer; label every sample by where it is in the replay.
-    let request = CaptureRequest { sensor: "accel".into(), rate_hz: 100, duration: Duration::from_secs(12) };
-    let captured = rt.block_on(capture(&mut board, &request, &AtomicBool::new(false), |_| {})).unwrap();
-    assert_eq!(captured.n_samples(), 1200, "every sample of 12 s at 100 Hz");
-    assert!(captured.gaps.is_empty());
     drop(board);
 
-    // Write the segments as a Mote dataset and train on it with the CLI.
+    // Stream 12 s of the replayed accelerometer, label every sample by where it is in the replay,
+    // and train on it with the CLI.
     let dir = tempfile::tempdir().unwrap();
-    let dataset = dir.path().join("dataset");
-    std::fs::create_dir_all(dataset.join("data")).unwrap();
-    let mut segments: Vec<(&str, Vec<[i16; 3]>)> = Vec::new();
-    for (index, values) in captured.indexed_samples() {
-        let label = label_at(captured.t0_us + index * 10_000);
-        match segments.last_mut() {
-            Some((last, samples)) if *last == label => samples.push([values[0], values[1], values[2]]),
-            _ => segments.push((label, vec![[values[0], values[1], values[2]]])),
-        }
-    }
-    let mut index = String::from("name,label,split,file\n");
-    for (n, (label, samples)) in segments.iter().enumerate().filter(|(_, (_, s))| s.len() >= 150) {
-        let name = format!("{label}.{n}");
-        let mut text = String::from(
-            "# mote-sample 1\n# sensor: accel\n# device: qemu-mps2-an386-1\n# rate_hz: 100\n# units: m/s2,m/s2,m/s2\n",
-        );
-        let scale = board_scale();
-        text.push_str(&format!("# scales: {scale},{scale},{scale}\naccX,accY,accZ\n"));
-        for s in samples {
-            text.push_str(&format!("{},{},{}\n", s[0], s[1], s[2]));
-        }
-        std::fs::write(dataset.join(format!("data/{name}.csv")), text).unwrap();
-        index.push_str(&format!("{name},{label},train,data/{name}.csv\n"));
-    }
-    std::fs::write(dataset.join("samples.csv"), index).unwrap();
-    std::fs::write(
-        dataset.join("mote.toml"),
-        "[project]\nname = \"qemu\"\nseed = 3\n\n[data]\nsensor = \"accel\"\naxes = [\"accX\", \"accY\", \"accZ\"]\n\
-         rate_hz = 100.0\nlabels = []\n\n[window]\nlength_ms = 1000\nstride_ms = 250\n\n[dsp]\nblock = \"flatten\"\n\n\
-         [learn]\nblock = \"dense\"\nhidden = [16, 8]\nepochs = 60\n",
-    )
-    .unwrap();
-    mote(dir.path(), &["init", "--project", "p"]);
-    mote(dir.path(), &["import", "--project", "p", dataset.to_str().unwrap()]);
-    mote(dir.path(), &["train", "--project", "p"]);
+    replay_project(&qemu.pty, dir.path(), 250);
 
     // Upload into the board and classify live, every window re-run on the host.
     mote(dir.path(), &["deploy", "--project", "p", "--port", &qemu.pty]);
@@ -213,11 +169,6 @@ fn emulated_board_streams_at_the_requested_rate_on_the_hosts_clock() {
         "the emulated board's 100 Hz arrive at {rate_hz:.3} Hz on the host's clock (more than 0.5 % off)"
     );
     assert!(qemu.is_running());
-}
-
-/// The accelerometer's scale as the firmware reports it (1 g = 4096 counts).
-fn board_scale() -> f32 {
-    9.806_65 / 4096.0
 }
 
 /// `mote` with its own board registry (so boards of other tests stay out of sight).

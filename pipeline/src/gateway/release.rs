@@ -215,7 +215,9 @@ pub fn verify(bytes: &[u8], public_key: &[u8]) -> Result<Release, ReleaseError> 
 }
 
 /// Why `release` cannot run on `board` (the agent's own rule: the first sensor with every axis the
-/// model reads, sampling at the model's rate), or `None` when it fits.
+/// model reads, sampling at the model's rate; and a model slot large enough), or `None` when it
+/// fits. The arena is the board's to check: it refuses to start a model that needs more, and the
+/// gateway then puts the previous model back.
 pub fn misfit(release: &Manifest, board: &crate::link::BoardInfo) -> Option<String> {
     let sensor = board
         .sensors
@@ -244,6 +246,13 @@ pub fn misfit(release: &Manifest, board: &crate::link::BoardInfo) -> Option<Stri
         return Some(format!(
             "the model samples {} at {} Hz, which it does not offer ({:?} Hz)",
             sensor.name, release.rate_hz, sensor.rates_hz
+        ));
+    }
+    let largest = board.model_slots.iter().map(|slot| slot.capacity).max();
+    if let Some(largest) = largest.filter(|&largest| release.size > largest as usize) {
+        return Some(format!(
+            "the model is {} bytes; this board's model slots hold {largest} bytes",
+            release.size
         ));
     }
     None
@@ -322,5 +331,38 @@ mod tests {
         ));
         assert!(matches!(verify(b"{}", &public), Err(ReleaseError::Malformed(_))));
         assert!(matches!(public_key("abc"), Err(ReleaseError::PublicKey(_))));
+    }
+
+    #[test]
+    fn a_release_fits_a_board_with_its_axes_at_its_rate_in_a_slot_large_enough() {
+        use crate::link::types::{Axis, BoardInfo, ModelSlot, Sensor, SlotStatus};
+        let key = ReleaseKey::for_project(tempfile::tempdir().unwrap().path()).unwrap();
+        let signed = key.sign("p", 1, &blob(), 7).unwrap();
+        let manifest: Manifest = serde_json::from_str(&signed.manifest).unwrap();
+        let axis = |name: &str| Axis { name: name.into(), unit: "g".into(), scale: 1.0 };
+        let slot = |slot, capacity| ModelSlot { slot, capacity, state: SlotStatus::Empty, active: slot == 0 };
+        let board = |axes: &[&str], rates_hz: Vec<u32>, capacity: u32| BoardInfo {
+            protocol_version: 1,
+            board: "b".into(),
+            firmware_version: "1".into(),
+            device_id: "d".into(),
+            sensors: vec![Sensor {
+                name: "motion".into(),
+                axes: axes.iter().map(|a| axis(a)).collect(),
+                rates_hz,
+            }],
+            max_frame: 512,
+            model_slots: vec![slot(0, capacity), slot(1, capacity)],
+            capabilities: vec![],
+        };
+        let axes = manifest.axes.iter().map(String::as_str).collect::<Vec<_>>();
+        let rate = manifest.rate_hz as u32;
+        assert_eq!(misfit(&manifest, &board(&axes, vec![rate], 64 * 1024)), None);
+        let no_axes = misfit(&manifest, &board(&["q"], vec![rate], 64 * 1024)).unwrap();
+        assert!(no_axes.contains("no sensor of this board has them (it has motion (q))"), "{no_axes}");
+        let no_rate = misfit(&manifest, &board(&axes, vec![rate + 1], 64 * 1024)).unwrap();
+        assert!(no_rate.contains("which it does not offer"), "{no_rate}");
+        let small = misfit(&manifest, &board(&axes, vec![rate], 16)).unwrap();
+        assert!(small.contains("slots hold 16 bytes"), "{small}");
     }
 }
