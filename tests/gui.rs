@@ -548,3 +548,64 @@ async fn impulse_parameters_are_typed_fields_with_errors_beside_them() {
     assert_eq!(table["learn"]["augment"]["noise"].as_float(), Some(0.1));
     app.client.clone().close().await.expect("session closes");
 }
+
+/// Issue 16: the Integrations page runs the MQTT gateway, the one `mote gateway` runs, against a
+/// real mosquitto: a bad broker address is named beside its field and nothing starts; started,
+/// the page shows the board classifying and the broker connected, a subscriber receives the
+/// board's results, and Stop leaves the board's status offline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_integrations_page_runs_the_gateway_to_a_real_broker() {
+    use mote_e2e::mqtt::{Mosquitto, Subscriber};
+    let work = tempfile::tempdir().unwrap();
+    let project = mote_e2e::gestures_project(work.path(), None);
+    let broker = Mosquitto::start();
+    let subscriber = Subscriber::start(&broker, "studio/#");
+    let app = App::launch().await;
+    let sim = mote_e2e::SimProcess::start_registered(
+        app.runtime_dir(),
+        &work.path().join("board.flash"),
+        &["--script", "wave", "--seed", "8", "--time-scale", "4", "--device-id", "board-gui"],
+    );
+    mote_e2e::mote_ok(&["deploy", "--project", &project, "--port", &sim.path()]);
+    open_project(&app, std::path::Path::new(&project)).await;
+    app.click("[data-page=integrations]").await;
+
+    app.set_value("#gw-broker", "http://broker.lan").await;
+    app.click("#gw-start").await;
+    let said = app.wait_text("#gw-broker-error", "the address refused", |t| !t.is_empty()).await;
+    assert!(said.contains("is not mqtt://host[:port]"), "{said}");
+    app.wait_text("#gw-state", "nothing started", |t| t.contains("stopped")).await;
+
+    app.set_value("#gw-broker", &broker.url()).await;
+    app.set_value("#gw-prefix", "studio").await;
+    app.click("#gw-start").await;
+    let patience = Duration::from_secs(60);
+    app.wait_text_for(patience, "#gw-state", "the broker connected", |t| t.contains("broker connected"))
+        .await;
+    let boards = app
+        .wait_text_for(patience, "#gw-boards", "the board classifying", |t| {
+            t.contains("board-gui") && t.contains("online") && t.contains("wave")
+        })
+        .await;
+    assert!(boards.contains("virtual"), "{boards}");
+    subscriber.wait_until(patience, "the board's results at the subscriber", |m| {
+        m.iter().filter(|m| m.topic == "studio/board-gui/inference" && m.payload["label"] == "wave").count()
+            >= 3
+    });
+    app.wait_text("#gw-windows", "the windows counted", |t| number_after(t, "·").is_some_and(|n| n >= 3.0))
+        .await;
+    app.screenshot("integrations").await;
+
+    app.click("#gw-stop").await;
+    let ended =
+        app.wait_text_for(patience, "#gw-ended", "the run's summary", |t| t.contains("stopped:")).await;
+    assert!(ended.contains("1 boards seen"), "{ended}");
+    subscriber.wait_until(patience, "the board's status offline", |m| {
+        m.iter()
+            .filter(|m| m.topic == "studio/board-gui/status")
+            .next_back()
+            .is_some_and(|m| m.payload["state"] == "offline")
+    });
+    drop(sim);
+    app.client.clone().close().await.expect("session closes");
+}

@@ -155,6 +155,12 @@ pub async fn stop_emulated_board(state: State<'_, AppState>, port: String) -> Re
 #[tauri::command]
 #[specta::specta]
 pub async fn connect(app: AppHandle, state: State<'_, AppState>, port: String) -> Result<Board, AppError> {
+    if state.gateway.is_running() {
+        return Err(AppError::new(
+            "gateway.running",
+            "the gateway is serving the boards: stop it on the Integrations page to connect here",
+        ));
+    }
     let mut session = state.session.lock().await;
     if let Some(previous) = session.take() {
         previous.close().await;

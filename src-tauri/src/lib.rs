@@ -7,6 +7,7 @@ mod dataset;
 mod devices;
 mod dto;
 mod flash;
+mod gateway;
 mod model;
 mod project;
 mod state;
@@ -69,6 +70,10 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             tune::cancel_tune,
             tune::latest_tune,
             tune::apply_tune_trial,
+            gateway::gateway_settings,
+            gateway::start_gateway,
+            gateway::stop_gateway,
+            gateway::gateway_status,
         ])
         .events(tauri_specta::collect_events![dto::SessionEnded])
 }

@@ -21,6 +21,8 @@ pub struct AppState {
     pub tuning: Job,
     /// The recording under way.
     pub recording: Job,
+    /// The MQTT gateway (Integrations page).
+    pub gateway: crate::gateway::GatewayRun,
 }
 
 /// Long work of one kind (a recording, a training run, a search): one at a time, stopped by its

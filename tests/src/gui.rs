@@ -156,6 +156,12 @@ impl App {
         App { client, shots, launched_at: started, _driver: driver, _display: display_guard, _data: data }
     }
 
+    /// Where the app's boards register (`MOTE_RUNTIME_DIR`): a board started there is one the
+    /// app finds, as if plugged in.
+    pub fn runtime_dir(&self) -> &std::path::Path {
+        self._data.path()
+    }
+
     pub async fn click(&self, css: &str) {
         let element = self.wait_for(css).await;
         element.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));

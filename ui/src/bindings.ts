@@ -140,6 +140,21 @@ export const commands = {
 	 *  the Training page.
 	 */
 	applyTuneTrial: (number: number) => typedError<string, AppError>(__TAURI_INVOKE("apply_tune_trial", { number })),
+	/**  The settings last started with, or the defaults with the open project's model. */
+	gatewaySettings: () => typedError<GatewaySettings_Serialize, AppError>(__TAURI_INVOKE("gateway_settings")),
+	/**
+	 *  Starts the gateway with `settings`. A setting that cannot work is refused with the code
+	 *  `gateway.setting.<field>` and nothing starts. The app's own connection to a board is closed:
+	 *  the gateway serves the boards until it stops. Returns notes for the user.
+	 */
+	startGateway: (settings: GatewaySettings_Deserialize) => typedError<string[], AppError>(__TAURI_INVOKE("start_gateway", { settings })),
+	/**
+	 *  Stops the gateway: boards are told offline, what is queued gets two seconds to leave (the
+	 *  rest waits in the outbox for the next start). Returns once it has stopped.
+	 */
+	stopGateway: () => typedError<GatewayView_Serialize, AppError>(__TAURI_INVOKE("stop_gateway")),
+	/**  What the gateway is doing (the page polls it). */
+	gatewayStatus: () => typedError<GatewayView_Serialize, AppError>(__TAURI_INVOKE("gateway_status")),
 };
 
 /** Events */
@@ -409,6 +424,153 @@ export type ForwarderDevice = {
 	/**  Lines that were not readings, and a few of them as examples ("line 3: …"). */
 	garbage_lines: number,
 	garbage_examples: string[],
+};
+
+/**  A board as the gateway sees it. */
+export type GatewayBoard = GatewayBoard_Serialize | GatewayBoard_Deserialize;
+
+/**  A board as the gateway sees it. */
+export type GatewayBoard_Deserialize = {
+	device: string,
+	port: string,
+	board: string,
+	model?: string | null,
+	online: boolean,
+	/**  Windows classified while the app watched. */
+	windows: number,
+	last_label?: string | null,
+	/**  Why it went offline. */
+	reason?: string | null,
+	/**  Its latest over-the-air update: `refused`, `uploading`, `running` or `failed`, and why. */
+	update?: string | null,
+};
+
+/**  A board as the gateway sees it. */
+export type GatewayBoard_Serialize = {
+	device: string,
+	port: string,
+	board: string,
+	model: string | null,
+	online: boolean,
+	/**  Windows classified while the app watched. */
+	windows: number,
+	last_label: string | null,
+	/**  Why it went offline. */
+	reason: string | null,
+	/**  Its latest over-the-air update: `refused`, `uploading`, `running` or `failed`, and why. */
+	update: string | null,
+};
+
+/**  What a user sets. Defaults: a local broker, prefix `mote`, every board found, Mote's JSON. */
+export type GatewaySettings = GatewaySettings_Serialize | GatewaySettings_Deserialize;
+
+/**  What a user sets. Defaults: a local broker, prefix `mote`, every board found, Mote's JSON. */
+export type GatewaySettings_Deserialize = {
+	/**  `mqtt://host[:port]` (1883) or `mqtts://host[:port]` (8883, with a CA file). */
+	broker?: string,
+	/**  The CA certificate (PEM) the broker's TLS certificate must chain to. */
+	ca?: string | null,
+	username?: string | null,
+	/**  Never written to disk (settings files leave it out). */
+	password?: string | null,
+	/**  The first topic level. */
+	prefix?: string,
+	/**  This gateway's name: its status topic and MQTT client id. */
+	id?: string,
+	/**  Only these serial ports; empty: every Mote board found. */
+	ports?: string[],
+	/**  Projects whose models the boards may run (their labels name the classes). */
+	projects?: string[],
+	/**  A new top label is an event after this many windows in a row. */
+	hold?: number,
+	/**  An anomaly score above this is an event. */
+	anomaly_threshold?: number | null,
+	/**  Publish events and statuses only. */
+	only_events?: boolean,
+	/**  `mote`, `homeassistant` or `thingsboard`. */
+	format?: string,
+	/**  The outbox's bound, in messages. */
+	queue_limit?: number,
+	/**  Each board's status is published again this often, seconds. */
+	status_every_s?: number | null,
+	/**  Take signed releases from `<prefix>/<fleet>/model`. */
+	fleet?: string | null,
+	/**  The release public key: 64 hex digits, or a file holding them. */
+	release_key?: string | null,
+	/**  A release file to put on the boards at start. */
+	release_file?: string | null,
+	/**  Where the outbox lives [default: the user's data folder, per gateway id]. */
+	state?: string | null,
+};
+
+/**  What a user sets. Defaults: a local broker, prefix `mote`, every board found, Mote's JSON. */
+export type GatewaySettings_Serialize = {
+	/**  `mqtt://host[:port]` (1883) or `mqtts://host[:port]` (8883, with a CA file). */
+	broker: string,
+	/**  The CA certificate (PEM) the broker's TLS certificate must chain to. */
+	ca: string | null,
+	username: string | null,
+	/**  The first topic level. */
+	prefix: string,
+	/**  This gateway's name: its status topic and MQTT client id. */
+	id: string,
+	/**  Only these serial ports; empty: every Mote board found. */
+	ports: string[],
+	/**  Projects whose models the boards may run (their labels name the classes). */
+	projects: string[],
+	/**  A new top label is an event after this many windows in a row. */
+	hold: number,
+	/**  An anomaly score above this is an event. */
+	anomaly_threshold: number | null,
+	/**  Publish events and statuses only. */
+	only_events: boolean,
+	/**  `mote`, `homeassistant` or `thingsboard`. */
+	format: string,
+	/**  The outbox's bound, in messages. */
+	queue_limit: number,
+	/**  Each board's status is published again this often, seconds. */
+	status_every_s: number | null,
+	/**  Take signed releases from `<prefix>/<fleet>/model`. */
+	fleet: string | null,
+	/**  The release public key: 64 hex digits, or a file holding them. */
+	release_key: string | null,
+	/**  A release file to put on the boards at start. */
+	release_file: string | null,
+	/**  Where the outbox lives [default: the user's data folder, per gateway id]. */
+	state: string | null,
+};
+
+/**  What the page shows. */
+export type GatewayView = GatewayView_Serialize | GatewayView_Deserialize;
+
+/**  What the page shows. */
+export type GatewayView_Deserialize = {
+	running: boolean,
+	stopping: boolean,
+	broker_connected: boolean,
+	broker_error?: string | null,
+	boards: GatewayBoard_Deserialize[],
+	/**  What happened, oldest first (boards, the broker, releases, updates). */
+	log: string[],
+	windows: number,
+	/**  How the last run ended: its summary, or the error that stopped it. */
+	ended?: string | null,
+	failed: boolean,
+};
+
+/**  What the page shows. */
+export type GatewayView_Serialize = {
+	running: boolean,
+	stopping: boolean,
+	broker_connected: boolean,
+	broker_error: string | null,
+	boards: GatewayBoard_Serialize[],
+	/**  What happened, oldest first (boards, the broker, releases, updates). */
+	log: string[],
+	windows: number,
+	/**  How the last run ended: its summary, or the error that stopped it. */
+	ended: string | null,
+	failed: boolean,
 };
 
 export type ImportSummary = ImportSummary_Serialize | ImportSummary_Deserialize;

@@ -4,12 +4,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use mote_pipeline::gateway::release::{self, ReleaseKey};
-use mote_pipeline::gateway::{
-    Broker, EventRules, GatewayEvent, GatewayOptions, ModelLibrary, mqtt, run_gateway,
-};
-use mote_pipeline::models::{ModelError, model_blob};
-use mote_pipeline::project::Project;
+use mote_pipeline::gateway::release::ReleaseKey;
+use mote_pipeline::gateway::settings::{GatewaySettings, Resolved};
+use mote_pipeline::gateway::{Broker, GatewayEvent, mqtt, run_gateway};
+use mote_pipeline::models::model_blob;
 use serde_json::json;
 
 use crate::output::print_json;
@@ -50,8 +48,8 @@ pub struct GatewayCommand {
     #[arg(long, default_value = "mote", value_parser = ["mote", "homeassistant", "thingsboard"])]
     format: String,
     /// The outbox's bound in messages; when full, the oldest results are dropped first.
-    #[arg(long, default_value_t = mote_pipeline::gateway::outbox::DEFAULT_LIMIT)]
-    queue_limit: u64,
+    #[arg(long, default_value_t = mote_pipeline::gateway::outbox::DEFAULT_LIMIT as u32)]
+    queue_limit: u32,
     /// Publish each board's status again every this many seconds.
     #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
     status_every: f64,
@@ -70,47 +68,37 @@ pub struct GatewayCommand {
     state: Option<PathBuf>,
 }
 
-pub async fn run(command: GatewayCommand, json: bool, cancel: Arc<AtomicBool>) -> anyhow::Result<()> {
-    let mut broker = Broker::parse(&command.broker)?;
-    broker.ca_file = command.ca.clone();
-    if command.broker.starts_with("mqtts://") && broker.ca_file.is_none() {
-        anyhow::bail!("mqtts:// needs --ca, the CA certificate the broker's certificate chains to");
-    }
-    broker.username = command.username.clone();
-    broker.password = std::env::var("MOTE_MQTT_PASSWORD").ok();
-    let mut models = ModelLibrary::default();
-    for dir in &command.projects {
-        let project = Project::open(dir).await?;
-        let blob = model_blob(&project, None).await;
-        project.close().await;
-        match blob {
-            Ok((_, blob)) => models.add(blob),
-            Err(ModelError::NoModel) => {
-                eprintln!("{} has no model yet; its boards publish class numbers", dir.display())
-            }
-            Err(error) => return Err(error.into()),
+impl GatewayCommand {
+    fn settings(&self) -> GatewaySettings {
+        let path = |path: &Option<PathBuf>| path.as_ref().map(|p| p.display().to_string());
+        GatewaySettings {
+            broker: self.broker.clone(),
+            ca: path(&self.ca),
+            username: self.username.clone(),
+            password: std::env::var("MOTE_MQTT_PASSWORD").ok(),
+            prefix: self.prefix.clone(),
+            id: self.id.clone(),
+            ports: self.ports.clone(),
+            projects: self.projects.iter().map(|dir| dir.display().to_string()).collect(),
+            hold: self.hold,
+            anomaly_threshold: self.anomaly_threshold,
+            only_events: self.only_events,
+            format: self.format.clone(),
+            queue_limit: self.queue_limit,
+            status_every_s: self.status_every,
+            fleet: self.fleet.clone(),
+            release_key: self.release_key.clone(),
+            release_file: path(&self.release_file),
+            state: path(&self.state),
         }
     }
-    let state_dir = match &command.state {
-        Some(dir) => dir.clone(),
-        None => Project::data_dir()?.join("gateway").join(&command.id),
-    };
-    let release_key = command.release_key.as_deref().map(release::public_key).transpose()?;
-    let options = GatewayOptions {
-        broker,
-        prefix: command.prefix.clone(),
-        id: command.id.clone(),
-        state_dir,
-        ports: command.ports.clone(),
-        events: EventRules { hold: command.hold, anomaly_threshold: command.anomaly_threshold },
-        only_events: command.only_events,
-        format: mote_pipeline::gateway::format::Format::parse(&command.format).unwrap_or_default(),
-        queue_limit: command.queue_limit,
-        status_every: std::time::Duration::from_secs_f64(command.status_every.max(0.1)),
-        fleet: command.fleet.clone(),
-        release_key,
-        release_file: command.release_file.clone(),
-    };
+}
+
+pub async fn run(command: GatewayCommand, json: bool, cancel: Arc<AtomicBool>) -> anyhow::Result<()> {
+    let Resolved { options, models, notes } = command.settings().resolve().await?;
+    for note in notes {
+        eprintln!("{note}");
+    }
     let report: Arc<dyn Fn(GatewayEvent) + Send + Sync> = Arc::new(move |event| print_event(&event, json));
     let summary = run_gateway(options, models, cancel, report).await?;
     if json {
@@ -125,47 +113,33 @@ pub async fn run(command: GatewayCommand, json: bool, cancel: Arc<AtomicBool>) -
 }
 
 fn print_event(event: &GatewayEvent, json: bool) {
-    let (value, text) = match event {
-        GatewayEvent::BoardOnline { device, port, board, model } => (
-            json!({ "event": "online", "device": device, "port": port, "board": board, "model": model }),
-            format!("{device} online on {port} ({board}, model {})", model.as_deref().unwrap_or("none")),
-        ),
-        GatewayEvent::BoardOffline { device, port, reason } => (
-            json!({ "event": "offline", "device": device, "port": port, "reason": reason }),
-            format!("{device} offline ({port}): {reason}"),
-        ),
+    let Some(text) = event.describe() else { return };
+    if !json {
+        println!("{text}");
+        return;
+    }
+    let value = match event {
+        GatewayEvent::BoardOnline { device, port, board, model } => {
+            json!({ "event": "online", "device": device, "port": port, "board": board, "model": model })
+        }
+        GatewayEvent::BoardOffline { device, port, reason } => {
+            json!({ "event": "offline", "device": device, "port": port, "reason": reason })
+        }
         GatewayEvent::BoardProblem { port, reason } => {
-            (json!({ "event": "problem", "port": port, "reason": reason }), format!("{port}: {reason}"))
+            json!({ "event": "problem", "port": port, "reason": reason })
         }
         GatewayEvent::Window { .. } => return,
-        GatewayEvent::Release { release, accepted, reason } => (
-            json!({ "event": "release", "release": release, "accepted": accepted, "reason": reason }),
-            match (accepted, release) {
-                (true, Some(number)) => format!("release {number} verified; putting it on the boards"),
-                _ => format!("release refused: {}", reason.as_deref().unwrap_or("?")),
-            },
-        ),
-        GatewayEvent::Update { device, state, reason } => (
-            json!({ "event": "update", "device": device, "state": state, "reason": reason }),
-            match reason {
-                Some(reason) => format!("{device}: update {state}: {reason}"),
-                None => format!("{device}: update {state}"),
-            },
-        ),
-        GatewayEvent::Broker { connected, error } => (
-            json!({ "event": "broker", "connected": connected, "error": error }),
-            if *connected {
-                "connected to the broker".to_string()
-            } else {
-                format!("broker unreachable: {}; results wait in the outbox", error.as_deref().unwrap_or("?"))
-            },
-        ),
+        GatewayEvent::Release { release, accepted, reason } => {
+            json!({ "event": "release", "release": release, "accepted": accepted, "reason": reason })
+        }
+        GatewayEvent::Update { device, state, reason } => {
+            json!({ "event": "update", "device": device, "state": state, "reason": reason })
+        }
+        GatewayEvent::Broker { connected, error } => {
+            json!({ "event": "broker", "connected": connected, "error": error })
+        }
     };
-    if json {
-        println!("{value}");
-    } else {
-        println!("{text}");
-    }
+    println!("{value}");
 }
 
 #[derive(clap::Args)]

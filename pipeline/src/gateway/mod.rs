@@ -18,6 +18,7 @@ pub mod format;
 pub mod mqtt;
 pub mod outbox;
 pub mod release;
+pub mod settings;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -157,6 +158,35 @@ pub enum GatewayEvent {
     },
 }
 
+impl GatewayEvent {
+    /// The event as a line for a person (the CLI prints it, the app lists it); `None` for a
+    /// window's result, which is counted rather than told.
+    pub fn describe(&self) -> Option<String> {
+        Some(match self {
+            GatewayEvent::BoardOnline { device, port, board, model } => {
+                format!("{device} online on {port} ({board}, model {})", model.as_deref().unwrap_or("none"))
+            }
+            GatewayEvent::BoardOffline { device, port, reason } => {
+                format!("{device} offline ({port}): {reason}")
+            }
+            GatewayEvent::BoardProblem { port, reason } => format!("{port}: {reason}"),
+            GatewayEvent::Window { .. } => return None,
+            GatewayEvent::Release { release, accepted, reason } => match (accepted, release) {
+                (true, Some(number)) => format!("release {number} verified; putting it on the boards"),
+                _ => format!("release refused: {}", reason.as_deref().unwrap_or("?")),
+            },
+            GatewayEvent::Update { device, state, reason: Some(reason) } => {
+                format!("{device}: update {state}: {reason}")
+            }
+            GatewayEvent::Update { device, state, reason: None } => format!("{device}: update {state}"),
+            GatewayEvent::Broker { connected: true, .. } => "connected to the broker".to_string(),
+            GatewayEvent::Broker { error, .. } => {
+                format!("broker unreachable: {}; results wait in the outbox", error.as_deref().unwrap_or("?"))
+            }
+        })
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
     #[error(transparent)]
@@ -187,6 +217,14 @@ pub struct GatewaySummary {
     pub queued: u64,
 }
 
+/// A topic prefix may not be empty, start with `/` or hold a wildcard.
+fn check_prefix(prefix: &str) -> Result<(), GatewayError> {
+    if prefix.is_empty() || prefix.starts_with('/') || prefix.contains(['+', '#']) {
+        return Err(GatewayError::Prefix(prefix.to_string()));
+    }
+    Ok(())
+}
+
 /// A device id as one topic level (`+`, `#` and `/` replaced).
 fn topic_level(name: &str) -> String {
     name.chars().map(|c| if matches!(c, '+' | '#' | '/') || c.is_control() { '_' } else { c }).collect()
@@ -209,9 +247,7 @@ pub async fn run_gateway(
     report: Arc<dyn Fn(GatewayEvent) + Send + Sync>,
 ) -> Result<GatewaySummary, GatewayError> {
     let prefix = options.prefix.trim_end_matches('/').to_string();
-    if prefix.is_empty() || prefix.starts_with('/') || prefix.contains(['+', '#']) {
-        return Err(GatewayError::Prefix(options.prefix.clone()));
-    }
+    check_prefix(&prefix)?;
     let outbox = Outbox::open(&options.state_dir, options.queue_limit).await?;
     let gateway_topic = format!("{prefix}/gateway/{}/status", topic_level(&options.id));
     let offline = json!({ "state": "offline", "gateway": options.id }).to_string().into_bytes();

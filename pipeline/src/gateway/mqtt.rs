@@ -61,6 +61,12 @@ impl Broker {
         Ok(Broker { host: host.to_string(), port, ca_file: None, username: None, password: None })
     }
 
+    /// Whether the connection can be set up (the CA file read and holding a certificate);
+    /// nothing is sent.
+    pub fn check(&self) -> Result<(), BrokerError> {
+        self.options("check", None).map(|_| ())
+    }
+
     fn options(&self, client_id: &str, will: Option<LastWill>) -> Result<MqttOptions, BrokerError> {
         let mut options = MqttOptions::new(client_id, &self.host, self.port);
         options.set_keep_alive(Duration::from_secs(5));
