@@ -3,18 +3,20 @@
 
 use heapless::Vec;
 use mote_dsp::FeatureBlock;
-use mote_runtime::Model;
+use mote_runtime::{Model, Scratch};
 use mote_wire::{DeviceInfo, ErrorCode, MAX_AXES};
 
 use crate::Refusal;
 
 /// Working memory for inference, lent by the board: the window (`i16`, interleaved axes), the
-/// feature vector and DSP scratch (`f32`), and the runtime's arena.
+/// feature vector and DSP scratch (`f32`), the runtime's arena and its kernels' scratch.
 pub struct InferenceMemory<'m> {
     pub window: &'m mut [i16],
     pub features: &'m mut [f32],
     pub scratch: &'m mut [f32],
     pub arena: &'m mut [u8],
+    /// The packed kernels' working memory, kept between inferences; `None` makes one per window.
+    pub kernels: Option<&'m mut Scratch>,
 }
 
 /// Where a board keeps its inference memory (static arrays on a board, vectors in the simulator).
@@ -34,7 +36,13 @@ impl<T: InferenceBuffers + ?Sized> InferenceBuffers for &mut T {
 
 impl InferenceBuffers for NoInference {
     fn memory(&mut self) -> InferenceMemory<'_> {
-        InferenceMemory { window: &mut [], features: &mut [], scratch: &mut [], arena: &mut [] }
+        InferenceMemory {
+            window: &mut [],
+            features: &mut [],
+            scratch: &mut [],
+            arena: &mut [],
+            kernels: None,
+        }
     }
 }
 
@@ -45,11 +53,12 @@ pub struct ArrayBuffers<const W: usize, const F: usize, const S: usize, const A:
     features: [f32; F],
     scratch: [f32; S],
     arena: [u8; A],
+    kernels: Scratch,
 }
 
 impl<const W: usize, const F: usize, const S: usize, const A: usize> ArrayBuffers<W, F, S, A> {
     pub const fn new() -> Self {
-        Self { window: [0; W], features: [0.0; F], scratch: [0.0; S], arena: [0; A] }
+        Self { window: [0; W], features: [0.0; F], scratch: [0.0; S], arena: [0; A], kernels: Scratch::new() }
     }
 }
 
@@ -68,6 +77,7 @@ impl<const W: usize, const F: usize, const S: usize, const A: usize> InferenceBu
             features: &mut self.features,
             scratch: &mut self.scratch,
             arena: &mut self.arena,
+            kernels: Some(&mut self.kernels),
         }
     }
 }

@@ -20,6 +20,8 @@ pub use agent::{Agent, MAX_STREAMS};
 #[cfg(feature = "flash-store")]
 pub use flash_store::{FlashModelStore, SlotRegion, slot_header};
 pub use inference::{ArrayBuffers, InferenceBuffers, InferenceMemory, NoInference};
+/// The runtime kernels' working memory a board lends to every inference ([`InferenceMemory::kernels`]).
+pub use mote_runtime::Scratch;
 pub use ram_store::RamModelStore;
 
 use mote_wire::{ErrorCode, SimControl, SlotState};

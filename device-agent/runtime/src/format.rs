@@ -161,3 +161,31 @@ impl F32s<'_> {
 pub fn round_to_i32(value: f32) -> i32 {
     libm::roundf(value) as i32
 }
+
+/// `round_to_i32(value).clamp(−128, 127)` as an `i8`, the same for every `f32`, in a handful of
+/// instructions. Below 2^31 in magnitude `value − trunc(value)` is exact (a value with a fraction
+/// is below 2^23), so comparing it with ±0.5 rounds half away from zero like `roundf`; beyond,
+/// the conversion saturates and so do the adjustments; a NaN converts to 0 and compares false.
+#[inline]
+pub fn quantize_to_i8(value: f32) -> i8 {
+    let truncated = value as i32;
+    let fraction = value - truncated as f32;
+    let rounded =
+        truncated.saturating_add(i32::from(fraction >= 0.5)).saturating_sub(i32::from(fraction <= -0.5));
+    rounded.clamp(-128, 127) as i8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn quantizing_to_i8_rounds_like_roundf(bits in any::<u32>(), near in -140.0_f32..140.0) {
+            for value in [f32::from_bits(bits), near, near.trunc() + 0.5, near.trunc() - 0.5] {
+                prop_assert_eq!(quantize_to_i8(value), round_to_i32(value).clamp(-128, 127) as i8, "{}", value);
+            }
+        }
+    }
+}

@@ -4,8 +4,8 @@
 use core::ops::Range;
 
 use crate::RunError;
-use crate::format::{Reader, round_to_i32};
-use crate::kernels::{Add, Conv2d, DepthwiseConv2d, FullyConnected, Pool2d};
+use crate::format::{Reader, quantize_to_i8};
+use crate::kernels::{Add, Conv2d, DepthwiseConv2d, FullyConnected, Pool2d, Scratch};
 use crate::model::Model;
 use crate::op::{Op, OpKind, SOFTMAX_TABLE_LEN, read_op};
 
@@ -44,9 +44,9 @@ impl<'a> Model<'a> {
             return Err(RunError::InputLength { expected: self.n_features(), given: features.len() });
         }
         let range = self.tensor(self.input).range();
-        for (idx, (slot, &x)) in arena[range].iter_mut().zip(features).enumerate() {
-            let q = round_to_i32(x * self.feature_scale.get(idx) + self.feature_offset.get(idx));
-            *slot = q.clamp(-128, 127) as i8 as u8;
+        let affine = self.feature_scale.iter().zip(self.feature_offset.iter());
+        for ((slot, &x), (scale, offset)) in arena[range].iter_mut().zip(features).zip(affine) {
+            *slot = quantize_to_i8(x * scale + offset) as u8;
         }
         Ok(())
     }
@@ -58,18 +58,38 @@ impl<'a> Model<'a> {
         features: &[f32],
         arena: &'r mut [u8],
     ) -> Result<Classification<'r>, RunError> {
+        self.classify_with(features, arena, &mut Scratch::new())
+    }
+
+    /// [`Model::classify`] with the kernels' working memory lent by the caller (a board keeps one
+    /// [`Scratch`] for every inference).
+    pub fn classify_with<'r>(
+        &self,
+        features: &[f32],
+        arena: &'r mut [u8],
+        scratch: &mut Scratch,
+    ) -> Result<Classification<'r>, RunError> {
         self.quantize_input(features, arena)?;
-        self.invoke(arena)
+        self.invoke_with(arena, scratch)
     }
 
     /// Runs the operators on an arena whose input tensor is already filled.
     pub fn invoke<'r>(&self, arena: &'r mut [u8]) -> Result<Classification<'r>, RunError> {
+        self.invoke_with(arena, &mut Scratch::new())
+    }
+
+    /// [`Model::invoke`] with the kernels' working memory lent by the caller.
+    pub fn invoke_with<'r>(
+        &self,
+        arena: &'r mut [u8],
+        scratch: &mut Scratch,
+    ) -> Result<Classification<'r>, RunError> {
         self.check_arena(arena)?;
         let mut reader = Reader::new(self.ops, "graph");
         for index in 0..self.n_ops {
             let op = read_op(&mut reader, self.consts, index as u8)
                 .map_err(|_| RunError::Kernel { op: index as u8 })?;
-            if !self.run_op(&op, arena) {
+            if !self.run_op(&op, arena, scratch) {
                 return Err(RunError::Kernel { op: index as u8 });
             }
         }
@@ -84,7 +104,7 @@ impl<'a> Model<'a> {
         Ok(())
     }
 
-    fn run_op(&self, op: &Op<'_>, arena: &mut [u8]) -> bool {
+    fn run_op(&self, op: &Op<'_>, arena: &mut [u8], scratch: &mut Scratch) -> bool {
         let input = self.tensor(op.inputs[0]);
         let output = self.tensor(op.output);
         let second = op.inputs().get(1).map(|&t| self.tensor(t).range());
@@ -101,7 +121,7 @@ impl<'a> Model<'a> {
                 output_offset: output.zero_point,
                 activation: op.activation,
             }
-            .run(in1, out),
+            .run_in(in1, out, scratch),
             OpKind::Conv2d { window, filter, bias, requant } => Conv2d {
                 input_shape: in_shape,
                 output_shape: out_shape,
@@ -113,7 +133,7 @@ impl<'a> Model<'a> {
                 output_offset: output.zero_point,
                 activation: op.activation,
             }
-            .run(in1, out),
+            .run_in(in1, out, scratch),
             OpKind::DepthwiseConv2d { window, depth_multiplier, filter, bias, requant } => DepthwiseConv2d {
                 input_shape: in_shape,
                 output_shape: out_shape,

@@ -35,6 +35,7 @@ pub use format::{
     MAX_TENSORS, round_to_i32,
 };
 pub use interpreter::{Classification, argmax};
+pub use kernels::Scratch;
 pub use model::{AnomalyBlock, Model, TensorInfo};
 pub use op::{Op, OpKind, SOFTMAX_TABLE_LEN, code as op_code};
 

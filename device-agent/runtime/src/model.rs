@@ -541,6 +541,34 @@ impl<'a> Model<'a> {
         self.ops().map(|op| crate::interpreter::op_macs(self, &op)).sum()
     }
 
+    /// Output values of dense layers: a board pays a dot-product set-up and a requantization per
+    /// value.
+    pub fn dense_outputs(&self) -> u64 {
+        use crate::op::OpKind;
+        self.ops()
+            .filter(|op| matches!(op.kind, OpKind::FullyConnected { .. }))
+            .map(|op| self.tensor(op.output).range().len() as u64)
+            .sum()
+    }
+
+    /// Output values of convolutions (one requantization each).
+    pub fn conv_outputs(&self) -> u64 {
+        use crate::op::OpKind;
+        self.ops()
+            .filter(|op| matches!(op.kind, OpKind::Conv2d { .. } | OpKind::DepthwiseConv2d { .. }))
+            .map(|op| self.tensor(op.output).range().len() as u64)
+            .sum()
+    }
+
+    /// Output values of pooling operators.
+    pub fn pooled_outputs(&self) -> u64 {
+        use crate::op::OpKind;
+        self.ops()
+            .filter(|op| matches!(op.kind, OpKind::MaxPool2d { .. } | OpKind::AveragePool2d { .. }))
+            .map(|op| self.tensor(op.output).range().len() as u64)
+            .sum()
+    }
+
     /// The part of [`Model::macs`] in convolutions (which cost more per MAC than dense layers).
     pub fn conv_macs(&self) -> u64 {
         self.ops()

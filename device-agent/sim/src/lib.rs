@@ -233,6 +233,7 @@ struct InferenceMemory {
     features: Vec<f32>,
     scratch: Vec<f32>,
     arena: Vec<u8>,
+    kernels: Box<mote_agent::Scratch>,
 }
 
 impl InferenceMemory {
@@ -242,6 +243,7 @@ impl InferenceMemory {
             features: vec![0.0; 64 * 1024],
             scratch: vec![0.0; 256 * 1024],
             arena: vec![0; 1024 * 1024],
+            kernels: Box::default(),
         }
     }
 }
@@ -253,6 +255,7 @@ impl InferenceBuffers for InferenceMemory {
             features: &mut self.features,
             scratch: &mut self.scratch,
             arena: &mut self.arena,
+            kernels: Some(&mut self.kernels),
         }
     }
 }

@@ -5,17 +5,22 @@
 //! - Flash = the blob + the runtime and DSP code, measured from a `thumbv7em-none-eabihf` build
 //!   at opt-level "s" (`scripts/measure-code-size.sh`; its `--check` in the test command keeps the
 //!   figures current).
-//! - Latency = cycles per multiply-accumulate × MACs + cycles per DSP input value × values, at
-//!   the target's usual clock. Calibrated on the emulated Cortex-M4F, which counts instructions
-//!   exactly (`cargo test -p mote-e2e --bench firmware`, docs/benchmarks.md): dense networks
-//!   (1,808 and 2,528 MACs, 4 operators each) fit ~1,200 instructions per operator + 6 per MAC
-//!   (the inner loop is 3 per MAC with the Armv7E-M `SMLAD`; the rest is per output: bias,
-//!   requantization, clamping), and a 1-D CNN's convolutions ~14 per MAC (short rows of
-//!   `kernel × channels` taps); the DSP blocks 12.5 (raw), 62.5 (flatten, 7 statistics) and 457 (spectral) instructions per
-//!   input value. Instructions are taken as cycles on the M4F (its int8 code is mostly
-//!   single-cycle ALU and load work); the other cores scale from it (M0+: no FPU, so float DSP
-//!   is soft-float, and no DSP extension, so the portable one-MAC-at-a-time loop; M7: dual issue). Only the M4F figures are
-//!   measured; the scale factors are estimates.
+//! - Latency = cycles per multiply-accumulate (dense and convolution apart) + per requantized output
+//!   value + per pooled value + per input feature quantized + per operator, and cycles per DSP input
+//!   value, at the target's usual clock. Calibrated on the emulated Cortex-M4F, which counts
+//!   instructions exactly (`cargo test -p mote-e2e --bench firmware`, docs/benchmarks.md) and
+//!   whose per-function instruction profile shows where they go: with the packed Armv7E-M kernels
+//!   (`mote_runtime::kernels::packed`) a dense MAC takes ~2 instructions (the 8-MAC step of two
+//!   rows is 16) and a convolution MAC ~4.4 (the 16-MAC step is ~1.9; packing each receptive
+//!   field and the 2×2 blocks' set-up add the rest), each dense output ~150 (setting up a pair of
+//!   rows, bias, multiplier, rounding, clamp), each convolution output ~40, each pooled value ~15,
+//!   each input feature ~35 (float scale, rounding), and each operator ~300 (decoding it from the
+//!   blob, shape checks, dispatch); the DSP blocks 12.5 (raw), 62.5 (flatten, 7 statistics) and 457
+//!   (spectral) instructions per input value. Instructions are taken as cycles on the M4F (its
+//!   int8 code is mostly single-cycle ALU and load work); the other cores scale from it (M0+: no
+//!   FPU, so float work is soft-float, no DSP extension, so the reference one-MAC-at-a-time
+//!   kernels, and no 64-bit multiply for requantization; M7: dual issue). Only the M4F figures
+//!   are measured; the scale factors are estimates.
 
 use mote_dsp::FeatureBlock;
 use mote_runtime::Model;
@@ -24,7 +29,7 @@ use serde::Serialize;
 /// `.text` + `.rodata` bytes of `mote-runtime` for thumbv7em-none-eabihf, opt-level "s", before
 /// the firmware's linker drops unused code (an upper bound). `scripts/measure-code-size.sh --check`
 /// (run by the test command) fails when a build differs from this by more than 10 %.
-pub const RUNTIME_CODE_BYTES: u64 = 30_490;
+pub const RUNTIME_CODE_BYTES: u64 = 44_152;
 /// `.text` + `.rodata` bytes of `mote-dsp` (all blocks, incl. FFT tables) for the same build.
 pub const DSP_CODE_BYTES: u64 = 35_007;
 /// The agent's fixed RAM (frame buffers, stream batches), excluding stack.
@@ -37,11 +42,20 @@ pub struct Target {
     pub id: &'static str,
     pub name: &'static str,
     pub clock_hz: u32,
-    /// Cycles per int8 multiply-accumulate in dense layers (and pooling steps).
+    /// Cycles per int8 multiply-accumulate in dense layers.
     pub cycles_per_mac: f32,
-    /// Cycles per int8 multiply-accumulate in convolutions.
+    /// Cycles per int8 multiply-accumulate in convolutions (packing receptive fields included).
     pub cycles_per_conv_mac: f32,
-    /// Fixed cycles per operator (setup, requantization of the output, softmax table lookups).
+    /// Cycles per output value of a dense layer (setting up its dot product, bias,
+    /// requantization, clamp).
+    pub cycles_per_dense_output: f32,
+    /// Cycles per output value of a convolution (bias, requantization, clamp).
+    pub cycles_per_conv_output: f32,
+    /// Cycles per output value of a pooling layer.
+    pub cycles_per_pooled: f32,
+    /// Cycles per input feature quantized to int8 (float work).
+    pub cycles_per_feature: f32,
+    /// Fixed cycles per operator (decoding it, shape checks, dispatch, softmax table lookups).
     pub cycles_per_op: f32,
     /// The DSP's cycles on this core per instruction it takes on the Cortex-M4F (float math:
     /// soft-float on M0+).
@@ -69,7 +83,11 @@ pub const TARGETS: [Target; 4] = [
         clock_hz: 48_000_000,
         cycles_per_mac: 13.0,
         cycles_per_conv_mac: 25.0,
-        cycles_per_op: 1700.0,
+        cycles_per_dense_output: 250.0,
+        cycles_per_conv_output: 120.0,
+        cycles_per_pooled: 30.0,
+        cycles_per_feature: 250.0,
+        cycles_per_op: 600.0,
         dsp_vs_m4f: 6.0,
     },
     Target {
@@ -78,25 +96,37 @@ pub const TARGETS: [Target; 4] = [
         clock_hz: 133_000_000,
         cycles_per_mac: 13.0,
         cycles_per_conv_mac: 25.0,
-        cycles_per_op: 1700.0,
+        cycles_per_dense_output: 250.0,
+        cycles_per_conv_output: 120.0,
+        cycles_per_pooled: 30.0,
+        cycles_per_feature: 250.0,
+        cycles_per_op: 600.0,
         dsp_vs_m4f: 6.0,
     },
     Target {
         id: "cortex-m4f-64mhz",
         name: "Cortex-M4F @ 64 MHz (nRF52833, micro:bit v2)",
         clock_hz: 64_000_000,
-        cycles_per_mac: 6.0,
-        cycles_per_conv_mac: 14.0,
-        cycles_per_op: 1200.0,
+        cycles_per_mac: 2.0,
+        cycles_per_conv_mac: 4.4,
+        cycles_per_dense_output: 153.0,
+        cycles_per_conv_output: 40.0,
+        cycles_per_pooled: 15.0,
+        cycles_per_feature: 35.0,
+        cycles_per_op: 300.0,
         dsp_vs_m4f: 1.0,
     },
     Target {
         id: "cortex-m7-480mhz",
         name: "Cortex-M7 @ 480 MHz (STM32H7)",
         clock_hz: 480_000_000,
-        cycles_per_mac: 3.0,
-        cycles_per_conv_mac: 7.0,
-        cycles_per_op: 600.0,
+        cycles_per_mac: 1.0,
+        cycles_per_conv_mac: 1.8,
+        cycles_per_dense_output: 80.0,
+        cycles_per_conv_output: 20.0,
+        cycles_per_pooled: 8.0,
+        cycles_per_feature: 18.0,
+        cycles_per_op: 150.0,
         dsp_vs_m4f: 0.5,
     },
 ];
@@ -123,6 +153,14 @@ pub struct Footprint {
     pub macs: u64,
     /// The part of `macs` in convolutions.
     pub conv_macs: u64,
+    /// Output values of dense layers.
+    pub dense_outputs: u64,
+    /// Output values of convolutions.
+    pub conv_outputs: u64,
+    /// Output values of pooling layers.
+    pub pooled_outputs: u64,
+    /// Input features quantized per inference.
+    pub features: u64,
     /// Operators per inference.
     pub ops: u64,
     /// Input values the DSP block reads per window.
@@ -144,6 +182,10 @@ impl Footprint {
             dsp_scratch_bytes: 4 * scratch as u64,
             macs: model.macs(),
             conv_macs: model.conv_macs(),
+            dense_outputs: model.dense_outputs(),
+            conv_outputs: model.conv_outputs(),
+            pooled_outputs: model.pooled_outputs(),
+            features: model.n_features() as u64,
             ops: model.ops().count() as u64,
             dsp_values: window_values,
             dsp_instructions_per_value: m4f_instructions_per_dsp_value(&model.dsp()),
@@ -159,6 +201,10 @@ impl Footprint {
         let dense_macs = self.macs.saturating_sub(self.conv_macs);
         dense_macs as f64 * f64::from(target.cycles_per_mac)
             + self.conv_macs as f64 * f64::from(target.cycles_per_conv_mac)
+            + self.dense_outputs as f64 * f64::from(target.cycles_per_dense_output)
+            + self.conv_outputs as f64 * f64::from(target.cycles_per_conv_output)
+            + self.pooled_outputs as f64 * f64::from(target.cycles_per_pooled)
+            + self.features as f64 * f64::from(target.cycles_per_feature)
             + self.ops as f64 * f64::from(target.cycles_per_op)
     }
 

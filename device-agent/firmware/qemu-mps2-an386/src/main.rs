@@ -36,6 +36,8 @@ mod replay {
 
 const SYSCLK_HZ: u32 = 25_000_000;
 const TICKS_PER_MS: u32 = SYSCLK_HZ / 1000;
+const NS_PER_TICK: u64 = 1_000_000_000 / SYSCLK_HZ as u64;
+const _: () = assert!(1_000_000_000 % SYSCLK_HZ == 0, "a tick is a whole number of nanoseconds");
 const UART0: usize = 0x4000_4000;
 
 /// The CMSDK UART's registers.
@@ -191,7 +193,9 @@ impl SysTickClock {
                 self.last_ms = ms;
                 let total_ms = (u64::from(self.high) << 32) | u64::from(ms);
                 let elapsed_ticks = u64::from(TICKS_PER_MS - 1 - current.min(TICKS_PER_MS - 1));
-                return total_ms * 1_000_000 + elapsed_ticks * 1_000_000_000 / u64::from(SYSCLK_HZ);
+                // A multiplication, not a 64-bit division: this runs inside the instruction
+                // counts it takes.
+                return total_ms * 1_000_000 + elapsed_ticks * NS_PER_TICK;
             }
         }
     }

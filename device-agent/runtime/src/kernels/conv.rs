@@ -8,7 +8,11 @@ use core::ops::Range;
 
 use crate::kernels::dot::dot;
 use crate::kernels::le::LeI32;
-use crate::kernels::quant::{ActivationRange, ChannelRequant};
+use crate::kernels::packed::{
+    CHANNEL_BLOCK, ChannelBlock, PACKED_VALUES, Packed, Scratch, dot_two_by_two, dot_two_rows, offset_fits,
+};
+use crate::kernels::quant::{ActivationRange, ChannelRequant, output_value};
+use crate::kernels::simd::{sadd16, smlabb, smlatt, sxtb16, sxtb16_ror8, word};
 
 /// Dimensions of an activation tensor stored as `[height][width][channels]`, row-major.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -154,6 +158,28 @@ impl Window2d {
         taps_inside(output_x, self.kernel_width, self.stride_width, self.pad_left, input_width)
     }
 
+    /// `(input pixel, kernel tap)` of every tap of output `(output_y, output_x)` that lies inside
+    /// the input, row by row: the pixel is `iy · input.width + ix` and the tap
+    /// `ky · kernel_width + kx`. Only for a window that [`Window2d::fits`] `input`.
+    pub(crate) fn taps_of(
+        &self,
+        input: Shape3,
+        output_y: usize,
+        output_x: usize,
+    ) -> impl Iterator<Item = (usize, usize)> + Clone {
+        let Window2d { kernel_width, stride_height, stride_width, pad_top, pad_left, .. } = *self;
+        let columns = self.columns_inside(output_x, input.width);
+        self.rows_inside(output_y, input.height).flat_map(move |kernel_y| {
+            let input_y = output_y * stride_height + kernel_y - pad_top;
+            columns.clone().map(move |kernel_x| {
+                let input_x = output_x * stride_width + kernel_x - pad_left;
+                // The tap wraps only for windows no filter could have (a pooling window wider
+                // than memory); a kernel with a filter has `kernel_height · kernel_width` taps.
+                (input_y * input.width + input_x, kernel_y.wrapping_mul(kernel_width).wrapping_add(kernel_x))
+            })
+        })
+    }
+
     /// Number of `(output position, kernel tap)` pairs that read inside the input, over the whole
     /// output plane. Inside-ness is separable, so this is (row pairs) · (column pairs).
     pub(crate) fn taps_inside_count(&self, input: Shape3, output: Shape3) -> u64 {
@@ -221,7 +247,35 @@ impl Conv2d<'_> {
     ///
     /// Overflow is handled as in [`crate::kernels::FullyConnected::run`]: wrapping `i32` accumulation and a
     /// saturating `+ output_offset`.
+    ///
+    /// On Armv7E-M cores this runs the packed kernel ([`Conv2d::run_packed`]), elsewhere the
+    /// reference loop ([`Conv2d::run_reference`]); both give the same integers.
     pub fn run(&self, input: &[i8], output: &mut [i8]) -> bool {
+        #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+        {
+            self.run_packed(input, output)
+        }
+        #[cfg(not(all(target_arch = "arm", target_feature = "dsp")))]
+        {
+            self.run_reference(input, output)
+        }
+    }
+
+    /// [`Conv2d::run`] with the interpreter's scratch memory.
+    pub(crate) fn run_in(&self, input: &[i8], output: &mut [i8], scratch: &mut Scratch) -> bool {
+        #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+        {
+            self.run_packed_in(input, output, scratch)
+        }
+        #[cfg(not(all(target_arch = "arm", target_feature = "dsp")))]
+        {
+            let _ = scratch;
+            self.run_reference(input, output)
+        }
+    }
+
+    /// [`Conv2d::run`] one output at a time, one dot product per kernel row inside the input.
+    pub fn run_reference(&self, input: &[i8], output: &mut [i8]) -> bool {
         if !self.accepts(input.len(), output.len()) {
             return false;
         }
@@ -269,6 +323,167 @@ impl Conv2d<'_> {
             }
         }
         true
+    }
+
+    /// [`Conv2d::run`] with the receptive fields of two output positions packed once
+    /// (`kernels::packed`) and multiplied by two output channels' filters at a time, with biases
+    /// and multipliers decoded once per layer. Falls back to [`Conv2d::run_reference`] when a
+    /// receptive field is longer than the packed buffer.
+    pub fn run_packed(&self, input: &[i8], output: &mut [i8]) -> bool {
+        self.run_packed_in(input, output, &mut Scratch::new())
+    }
+
+    fn run_packed_in(&self, input: &[i8], output: &mut [i8], scratch: &mut Scratch) -> bool {
+        if !self.accepts(input.len(), output.len()) {
+            return false;
+        }
+        let taps = self
+            .window
+            .kernel_height
+            .saturating_mul(self.window.kernel_width)
+            .saturating_mul(self.input_shape.channels);
+        if output.is_empty() || taps == 0 || taps > PACKED_VALUES || !offset_fits(self.input_offset) {
+            return self.run_reference(input, output);
+        }
+        let Shape3 { height: output_height, width: output_width, channels: out_channels } = self.output_shape;
+        let (offset, activation) = (self.output_offset, self.activation);
+        let Window2d { kernel_width, stride_width, pad_left, .. } = self.window;
+        let input_width = self.input_shape.width;
+        // Output columns x with pad_left <= x·stride and x·stride − pad_left + kernel <= width.
+        let interior = match (input_width + pad_left).checked_sub(kernel_width) {
+            Some(room) => pad_left.div_ceil(stride_width)..(room / stride_width + 1).min(output_width),
+            None => 0..0,
+        };
+        let fields = &mut scratch.fields;
+        for first_channel in (0..out_channels).step_by(CHANNEL_BLOCK) {
+            let channels = first_channel..(first_channel + CHANNEL_BLOCK).min(out_channels);
+            let block = ChannelBlock::load(&self.bias, &self.requant, channels.clone());
+            let filters = &self.filter[channels.start * taps..channels.end * taps];
+            for output_y in 0..output_height {
+                let mut output_x = 0;
+                while output_x < output_width {
+                    let positions = (output_width - output_x).min(2);
+                    self.pack(&mut fields[0], input, output_y, output_x, &interior);
+                    if positions == 2 {
+                        self.pack(&mut fields[1], input, output_y, output_x + 1, &interior);
+                    }
+                    let first = (output_y * output_width + output_x) * out_channels + channels.start;
+                    let second = first + out_channels;
+                    let mut pairs = filters.chunks_exact(2 * taps);
+                    let mut local = 0;
+                    for pair in &mut pairs {
+                        let (row0, row1) = pair.split_at(taps);
+                        let (bias0, bias1) = (block.bias(local), block.bias(local + 1));
+                        if positions == 2 {
+                            let acc = dot_two_by_two(
+                                [&fields[0], &fields[1]],
+                                [row0, row1],
+                                [bias0, bias1, bias0, bias1],
+                            );
+                            output[first + local] = block.output(local, acc[0], offset, activation);
+                            output[first + local + 1] = block.output(local + 1, acc[1], offset, activation);
+                            output[second + local] = block.output(local, acc[2], offset, activation);
+                            output[second + local + 1] = block.output(local + 1, acc[3], offset, activation);
+                        } else {
+                            let acc = dot_two_rows(&fields[0], [row0, row1], [bias0, bias1]);
+                            output[first + local] = block.output(local, acc[0], offset, activation);
+                            output[first + local + 1] = block.output(local + 1, acc[1], offset, activation);
+                        }
+                        local += 2;
+                    }
+                    let last = pairs.remainder();
+                    if !last.is_empty() {
+                        let bias = block.bias(local);
+                        if positions == 2 {
+                            let acc = dot_two_by_two([&fields[0], &fields[1]], [last, last], [bias; 4]);
+                            output[first + local] = block.output(local, acc[0], offset, activation);
+                            output[second + local] = block.output(local, acc[2], offset, activation);
+                        } else {
+                            let acc = dot_two_rows(&fields[0], [last, last], [bias; 2]);
+                            output[first + local] = block.output(local, acc[0], offset, activation);
+                        }
+                    }
+                    output_x += positions;
+                }
+            }
+        }
+        true
+    }
+
+    /// Packs the receptive field of output `(output_y, output_x)` in filter order
+    /// (`[kernel_y][kernel_x][in_channel]`), padding taps as 0. `interior` holds the output
+    /// columns whose window lies wholly inside the input.
+    #[inline(always)]
+    fn pack(
+        &self,
+        field: &mut Packed,
+        input: &[i8],
+        output_y: usize,
+        output_x: usize,
+        interior: &Range<usize>,
+    ) {
+        let Window2d { kernel_height, kernel_width, stride_height, stride_width, pad_left, .. } = self.window;
+        if kernel_height == 1 && interior.contains(&output_x) {
+            // A 1-D convolution away from the edges (one kernel row, so no vertical padding):
+            // one contiguous span.
+            let row_len = kernel_width * self.input_shape.channels;
+            let input_x = output_x * stride_width - pad_left;
+            let input_start =
+                (output_y * stride_height * self.input_shape.width + input_x) * self.input_shape.channels;
+            if let Some(span) = input.get(input_start..input_start + row_len) {
+                field.load(span, self.input_offset);
+                return;
+            }
+        }
+        self.gather(field, input, output_y, output_x);
+    }
+
+    /// [`Conv2d::pack`] for any position, with padding.
+    fn gather(&self, field: &mut Packed, input: &[i8], output_y: usize, output_x: usize) {
+        let Shape3 { height: input_height, width: input_width, channels: in_channels } = self.input_shape;
+        let Window2d { kernel_height, kernel_width, stride_height, stride_width, pad_top, pad_left } =
+            self.window;
+        let row_len = kernel_width * in_channels;
+        let rows = self.window.rows_inside(output_y, input_height);
+        let columns = self.window.columns_inside(output_x, input_width);
+        let column_origin = output_x * stride_width;
+        field.begin(kernel_height * row_len);
+        if columns.len() == kernel_width {
+            // Every column inside: each kernel row inside the input is one contiguous span.
+            let input_x = column_origin - pad_left;
+            for kernel_y in 0..kernel_height {
+                if rows.contains(&kernel_y) {
+                    let input_y = output_y * stride_height + kernel_y - pad_top;
+                    let input_start = (input_y * input_width + input_x) * in_channels;
+                    field.put(
+                        kernel_y * row_len,
+                        &input[input_start..input_start + row_len],
+                        self.input_offset,
+                    );
+                } else {
+                    field.zeros(kernel_y * row_len, row_len);
+                }
+            }
+            return;
+        }
+        for kernel_y in 0..kernel_height {
+            let row_start = kernel_y * row_len;
+            if !rows.contains(&kernel_y) || columns.is_empty() {
+                field.zeros(row_start, row_len);
+                continue;
+            }
+            let input_y = output_y * stride_height + kernel_y - pad_top;
+            let input_x = column_origin + columns.start - pad_left;
+            let input_start = (input_y * input_width + input_x) * in_channels;
+            let span = columns.len() * in_channels;
+            field.zeros(row_start, columns.start * in_channels);
+            field.put(
+                row_start + columns.start * in_channels,
+                &input[input_start..input_start + span],
+                self.input_offset,
+            );
+            field.zeros(row_start + columns.end * in_channels, row_len - columns.end * in_channels);
+        }
     }
 
     /// Multiply-accumulates one run performs: taps inside the input (padding taps are skipped)
@@ -339,7 +554,22 @@ impl DepthwiseConv2d<'_> {
     /// spatial size is consistent with the window (as for [`Conv2d::run`]),
     /// `filter.len() == kernel_height · kernel_width · out_channels`, the requantization arrays
     /// hold `out_channels` values and the bias `out_channels` or 0 values.
+    ///
+    /// On Armv7E-M cores this runs [`DepthwiseConv2d::run_packed`], elsewhere
+    /// [`DepthwiseConv2d::run_reference`]; both give the same integers.
     pub fn run(&self, input: &[i8], output: &mut [i8]) -> bool {
+        #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+        {
+            self.run_packed(input, output)
+        }
+        #[cfg(not(all(target_arch = "arm", target_feature = "dsp")))]
+        {
+            self.run_reference(input, output)
+        }
+    }
+
+    /// [`DepthwiseConv2d::run`] one output value at a time.
+    pub fn run_reference(&self, input: &[i8], output: &mut [i8]) -> bool {
         if !self.accepts(input.len(), output.len()) {
             return false;
         }
@@ -374,6 +604,71 @@ impl DepthwiseConv2d<'_> {
                     let requantized =
                         self.requant.requantize(out_channel, acc).saturating_add(self.output_offset);
                     output[output_pixel + out_channel] = self.activation.clamp_quantized(requantized);
+                }
+            }
+        }
+        true
+    }
+
+    /// [`DepthwiseConv2d::run`] four channels at a time (depth multiplier 1): per tap one word of
+    /// four inputs and one of four weights, split by `SXTB16` and multiplied lane by lane
+    /// (`SMLABB`, `SMLATT`) into four accumulators. Other depth multipliers and the last
+    /// `channels % 4` channels take the reference loop's arithmetic.
+    pub fn run_packed(&self, input: &[i8], output: &mut [i8]) -> bool {
+        if !self.accepts(input.len(), output.len()) {
+            return false;
+        }
+        if self.depth_multiplier != 1 || output.is_empty() || !offset_fits(self.input_offset) {
+            return self.run_reference(input, output);
+        }
+        let Shape3 { height: output_height, width: output_width, channels } = self.output_shape;
+        let offset_pair = (self.input_offset as u32 & 0xffff) | ((self.input_offset as u32) << 16);
+        let quads = channels / 4 * 4;
+        for output_y in 0..output_height {
+            for output_x in 0..output_width {
+                let output_pixel = (output_y * output_width + output_x) * channels;
+                // (input index, filter index) of channel 0 at every tap inside the input.
+                let taps = self.window.taps_of(self.input_shape, output_y, output_x);
+                let tap_offsets = || taps.clone().map(|(pixel, tap)| (pixel * channels, tap * channels));
+                for first in (0..quads).step_by(4) {
+                    let mut acc = [0i32; 4];
+                    for (lane, value) in acc.iter_mut().enumerate() {
+                        *value = self.bias.get(first + lane);
+                    }
+                    for (input_at, filter_at) in tap_offsets() {
+                        let (Some(inputs), Some(weights)) = (
+                            input[input_at + first..].first_chunk::<4>(),
+                            self.filter[filter_at + first..].first_chunk::<4>(),
+                        ) else {
+                            continue;
+                        };
+                        let (inputs, weights) = (word(inputs), word(weights));
+                        let inputs_even = sadd16(sxtb16(inputs), offset_pair);
+                        let inputs_odd = sadd16(sxtb16_ror8(inputs), offset_pair);
+                        let (weights_even, weights_odd) = (sxtb16(weights), sxtb16_ror8(weights));
+                        acc[0] = smlabb(inputs_even, weights_even, acc[0]);
+                        acc[2] = smlatt(inputs_even, weights_even, acc[2]);
+                        acc[1] = smlabb(inputs_odd, weights_odd, acc[1]);
+                        acc[3] = smlatt(inputs_odd, weights_odd, acc[3]);
+                    }
+                    for (lane, value) in acc.iter().enumerate() {
+                        let multiplier = self.requant.channel(first + lane);
+                        output[output_pixel + first + lane] =
+                            output_value(&multiplier, *value, self.output_offset, self.activation);
+                    }
+                }
+                for channel in quads..channels {
+                    let mut acc = self.bias.get(channel);
+                    for (input_at, filter_at) in tap_offsets() {
+                        let shifted_input =
+                            i32::from(input[input_at + channel]).wrapping_add(self.input_offset);
+                        acc = acc.wrapping_add(
+                            shifted_input.wrapping_mul(i32::from(self.filter[filter_at + channel])),
+                        );
+                    }
+                    let multiplier = self.requant.channel(channel);
+                    output[output_pixel + channel] =
+                        output_value(&multiplier, acc, self.output_offset, self.activation);
                 }
             }
         }
@@ -742,6 +1037,7 @@ mod tests {
         ];
         for (case_idx, layer) in rejected.iter().enumerate() {
             assert!(!layer.run(&input, &mut output), "case {case_idx}");
+            assert!(!layer.run_packed(&input, &mut output), "case {case_idx}");
         }
         assert!(!conv.run(&input[..8], &mut output));
         assert!(!conv.run(&input, &mut output[..8]));
@@ -789,6 +1085,7 @@ mod tests {
         ];
         for (case_idx, layer) in rejected.iter().enumerate() {
             assert!(!layer.run(&input, &mut output), "case {case_idx}");
+            assert!(!layer.run_packed(&input, &mut output), "case {case_idx}");
         }
         assert!(!conv.run(&input[..5], &mut output));
         assert!(!conv.run(&input, &mut output[..7]));
@@ -1068,6 +1365,7 @@ mod tests {
                     activation,
                 };
                 let accepted = depthwise.run(&input, &mut output);
+                assert_eq!(depthwise.run_packed(&input, &mut output), accepted);
                 if accepted {
                     let _ = depthwise.macs();
                 }
@@ -1085,6 +1383,7 @@ mod tests {
                     activation,
                 };
                 let accepted = conv.run(&input, &mut output);
+                assert_eq!(conv.run_packed(&input, &mut output), accepted);
                 if accepted {
                     let _ = conv.macs();
                 }
@@ -1124,10 +1423,13 @@ mod tests {
 
     proptest! {
         #[test]
+        /// Both kernels — the reference loop and the Armv7E-M one (its instructions emulated on
+        /// the host) — with odd and even positions and channels, padding on every side, more
+        /// channels than one decode block, and receptive fields past the packed buffer's limit.
         fn conv_matches_the_naive_reference(
             (plane_input, plane_output, window) in plane_geometry(),
-            in_channels in 0usize..4,
-            out_channels in 0usize..4,
+            in_channels in prop_oneof![6 => 0usize..12, 1 => 40usize..50],
+            out_channels in prop_oneof![6 => 0usize..7, 1 => 31usize..35],
             with_bias in any::<bool>(),
             seed in any::<u64>(),
         ) {
@@ -1146,8 +1448,11 @@ mod tests {
                 output_offset: case.output_offset,
                 activation: case.activation,
             };
+            let mut packed = vec![SENTINEL; output_shape.len()];
+            prop_assert!(conv.run_packed(&case.input, &mut packed));
             let mut output = vec![SENTINEL; output_shape.len()];
-            prop_assert!(conv.run(&case.input, &mut output));
+            prop_assert!(conv.run_reference(&case.input, &mut output));
+            prop_assert_eq!(&packed, &output);
             let accumulators = conv_naive(
                 &widen(&case.input, case.input_offset),
                 &widen(&case.filter, 0),
@@ -1171,10 +1476,12 @@ mod tests {
         }
 
         #[test]
+        /// Both kernels, as for convolutions (the packed one takes four channels at a time with
+        /// depth multiplier 1).
         fn depthwise_matches_the_naive_reference(
             (plane_input, plane_output, window) in plane_geometry(),
-            in_channels in 0usize..4,
-            depth_multiplier in 1usize..4,
+            in_channels in 0usize..19,
+            depth_multiplier in prop_oneof![3 => Just(1usize), 1 => 2usize..4],
             with_bias in any::<bool>(),
             seed in any::<u64>(),
         ) {
@@ -1195,8 +1502,11 @@ mod tests {
                 output_offset: case.output_offset,
                 activation: case.activation,
             };
+            let mut packed = vec![SENTINEL; output_shape.len()];
+            prop_assert!(conv.run_packed(&case.input, &mut packed));
             let mut output = vec![SENTINEL; output_shape.len()];
-            prop_assert!(conv.run(&case.input, &mut output));
+            prop_assert!(conv.run_reference(&case.input, &mut output));
+            prop_assert_eq!(&packed, &output);
             let accumulators = depthwise_naive(
                 &widen(&case.input, case.input_offset),
                 &widen(&case.filter, 0),

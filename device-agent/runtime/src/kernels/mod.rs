@@ -14,8 +14,10 @@ pub mod conv;
 mod dot;
 pub mod fully_connected;
 pub mod le;
+pub(crate) mod packed;
 pub mod pool;
 pub mod quant;
+mod simd;
 
 #[cfg(test)]
 mod test_support;
@@ -24,6 +26,7 @@ pub use add::Add;
 pub use conv::{Conv2d, DepthwiseConv2d, Shape3, Window2d, axis_fits, conv_output_len, same_padding};
 pub use fully_connected::FullyConnected;
 pub use le::LeI32;
+pub use packed::Scratch;
 pub use pool::Pool2d;
 pub use quant::{
     ActivationRange, ChannelRequant, multiply_by_quantized_multiplier, quantize_multiplier,

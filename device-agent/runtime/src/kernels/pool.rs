@@ -3,6 +3,7 @@
 
 use crate::kernels::conv::{Shape3, Window2d};
 use crate::kernels::quant::ActivationRange;
+use crate::kernels::simd::{max_i8x4, min_i8x4, word};
 
 /// A 2-D pooling layer. Input and output share scale and zero point, so no requantization.
 #[derive(Clone, Copy, Debug)]
@@ -29,7 +30,8 @@ impl Pool2d {
     /// Folds every output element's window: starting from `start`, `accumulate(state, value)`
     /// over the input values of that channel under the window that lie inside the input (row by
     /// row), then writes `finish(state)`. Generic rather than `dyn`, so each pooling kind
-    /// compiles to plain loops.
+    /// compiles to plain loops. Channels are innermost (they are contiguous in NHWC): each tap
+    /// updates up to 32 running states from one contiguous run of inputs.
     fn fold_windows<State: Copy>(
         &self,
         input: &[i8],
@@ -38,6 +40,7 @@ impl Pool2d {
         accumulate: impl Fn(State, i8) -> State,
         finish: impl Fn(State) -> i8,
     ) {
+        const CHANNEL_CHUNK: usize = 32;
         let Shape3 { height: input_height, width: input_width, channels } = self.input_shape;
         let Shape3 { height: output_height, width: output_width, .. } = self.output_shape;
         let Window2d { stride_height, stride_width, pad_top, pad_left, .. } = self.window;
@@ -48,19 +51,23 @@ impl Pool2d {
                 let columns = self.window.columns_inside(output_x, input_width);
                 let column_origin = output_x * stride_width;
                 let output_pixel = (output_y * output_width + output_x) * channels;
-                for channel in 0..channels {
-                    let mut state = start;
+                for first in (0..channels).step_by(CHANNEL_CHUNK) {
+                    let count = (channels - first).min(CHANNEL_CHUNK);
+                    let mut states = [start; CHANNEL_CHUNK];
                     for kernel_y in rows.clone() {
                         let input_y = row_origin + kernel_y - pad_top;
                         for kernel_x in columns.clone() {
                             let input_x = column_origin + kernel_x - pad_left;
-                            state = accumulate(
-                                state,
-                                input[(input_y * input_width + input_x) * channels + channel],
-                            );
+                            let at = (input_y * input_width + input_x) * channels + first;
+                            for (state, value) in states.iter_mut().zip(&input[at..at + count]) {
+                                *state = accumulate(*state, *value);
+                            }
                         }
                     }
-                    output[output_pixel + channel] = finish(state);
+                    let at = output_pixel + first;
+                    for (slot, state) in output[at..at + count].iter_mut().zip(&states) {
+                        *slot = finish(*state);
+                    }
                 }
             }
         }
@@ -73,7 +80,65 @@ impl Pool2d {
     ///
     /// Returns `false` and writes nothing unless the lengths match the shapes, input and output
     /// have the same channels and the window is consistent with the shapes (see [`Window2d`]).
+    ///
+    /// On Armv7E-M cores this runs [`Pool2d::max_packed`], elsewhere [`Pool2d::max_reference`];
+    /// both give the same bytes.
     pub fn max(&self, input: &[i8], output: &mut [i8]) -> bool {
+        #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+        {
+            self.max_packed(input, output)
+        }
+        #[cfg(not(all(target_arch = "arm", target_feature = "dsp")))]
+        {
+            self.max_reference(input, output)
+        }
+    }
+
+    /// [`Pool2d::max`] four channels at a time: a word of four inputs per tap, the running maxima
+    /// and the activation clamp taken lane by lane (`SSUB8` + `SEL`). The clamp commutes with
+    /// the int8 saturation (both are monotone), so clamping to the saturated bounds is the same.
+    pub fn max_packed(&self, input: &[i8], output: &mut [i8]) -> bool {
+        if !self.accepts(input.len(), output.len()) {
+            return false;
+        }
+        if output.is_empty() {
+            return true;
+        }
+        let Shape3 { height: output_height, width: output_width, channels } = self.output_shape;
+        let splat = |value: i32| u32::from_ne_bytes([value.clamp(-128, 127) as i8 as u8; 4]);
+        let (low, high) = (splat(self.activation.min), splat(self.activation.max));
+        let quads = channels / 4 * 4;
+        for output_y in 0..output_height {
+            for output_x in 0..output_width {
+                let output_pixel = (output_y * output_width + output_x) * channels;
+                let tap_pixels = self
+                    .window
+                    .taps_of(self.input_shape, output_y, output_x)
+                    .map(|(pixel, _)| pixel * channels);
+                for first in (0..quads).step_by(4) {
+                    let mut largest = splat(-128);
+                    for at in tap_pixels.clone() {
+                        if let Some(quad) = input.get(at + first..).and_then(|rest| rest.first_chunk::<4>()) {
+                            largest = max_i8x4(largest, word(quad));
+                        }
+                    }
+                    let clamped = min_i8x4(max_i8x4(largest, low), high);
+                    if let Some(slots) = output.get_mut(output_pixel + first..output_pixel + first + 4) {
+                        slots.copy_from_slice(&clamped.to_le_bytes().map(|byte| byte as i8));
+                    }
+                }
+                for channel in quads..channels {
+                    let largest =
+                        tap_pixels.clone().fold(i8::MIN, |largest, at| largest.max(input[at + channel]));
+                    output[output_pixel + channel] = self.activation.clamp_quantized(i32::from(largest));
+                }
+            }
+        }
+        true
+    }
+
+    /// [`Pool2d::max`] one channel at a time, through the shared window fold.
+    pub fn max_reference(&self, input: &[i8], output: &mut [i8]) -> bool {
         if !self.accepts(input.len(), output.len()) {
             return false;
         }
@@ -242,6 +307,7 @@ mod tests {
         let mut output = [SENTINEL; 9];
         for (case_idx, layer) in rejected.iter().enumerate() {
             assert!(!layer.max(&ONE_TO_NINE, &mut output), "case {case_idx}");
+            assert!(!layer.max_packed(&ONE_TO_NINE, &mut output), "case {case_idx}");
             assert!(!layer.average(&ONE_TO_NINE, &mut output), "case {case_idx}");
         }
         assert!(!pool.max(&ONE_TO_NINE[..8], &mut output));
@@ -354,8 +420,14 @@ mod tests {
         let mut accepted_runs = 0;
         for is_average in [false, true] {
             let mut output = vec![SENTINEL; output_len];
-            let accepted =
-                if is_average { pool.average(&input, &mut output) } else { pool.max(&input, &mut output) };
+            let accepted = if is_average {
+                pool.average(&input, &mut output)
+            } else {
+                let packed = pool.max_packed(&input, &mut output.clone());
+                let reference = pool.max(&input, &mut output);
+                assert_eq!(packed, reference);
+                reference
+            };
             if accepted {
                 accepted_runs += 1;
             } else {
@@ -394,7 +466,7 @@ mod tests {
         #[test]
         fn matches_the_naive_reference(
             (plane_input, plane_output, window) in plane_geometry(),
-            channels in 0usize..4,
+            channels in prop_oneof![0usize..4, 30usize..70],
             seed in any::<u64>(),
         ) {
             let mut rng = SplitMix64::new(seed);
@@ -410,6 +482,10 @@ mod tests {
             let mut output = vec![SENTINEL; pool.output_shape.len()];
             prop_assert!(pool.max(&input, &mut output));
             prop_assert_eq!(&output, &expected.iter().map(|pair| clamp(pair.0)).collect::<Vec<_>>());
+            // The Armv7E-M kernel (its instructions emulated here) gives the same bytes.
+            let mut packed = vec![SENTINEL; pool.output_shape.len()];
+            prop_assert!(pool.max_packed(&input, &mut packed));
+            prop_assert_eq!(&packed, &output);
             prop_assert!(pool.average(&input, &mut output));
             prop_assert_eq!(&output, &expected.iter().map(|pair| clamp(pair.1)).collect::<Vec<_>>());
         }

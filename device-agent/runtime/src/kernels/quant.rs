@@ -33,15 +33,18 @@ const TWO_POW_52: f64 = 4_503_599_627_370_496.0;
 ///
 /// The only case that does not fit in `i32`, `a == b == i32::MIN` (which would be `+2^31`),
 /// saturates to `i32::MAX`.
+#[inline]
 pub fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
     if a == i32::MIN && b == i32::MIN {
         return i32::MAX;
     }
-    // |a·b| <= 2^62, so neither the product nor adding the nudge overflows i64.
-    let product = i64::from(a) * i64::from(b);
-    let nudge: i64 = if product >= 0 { 1 << 30 } else { 1 - (1 << 30) };
-    // The quotient lies in [−2^31 + 1, 2^31 − 1] once the saturating case is excluded.
-    ((product + nudge) / (1_i64 << 31)) as i32
+    // |a·b| <= 2^62, so adding 2^30 does not overflow i64. The truncating division of the
+    // definition equals this floor (an arithmetic shift): for ab >= 0 both are
+    // floor((ab + 2^30) / 2^31), and for ab < 0 truncation is the ceiling,
+    // ceil((ab + 1 − 2^30) / 2^31) = floor((ab + 1 − 2^30 + 2^31 − 1) / 2^31) — the same. The
+    // shift compiles to SMULL, ADDS, ADC and two shifts on a Cortex-M, with no sign correction.
+    // The result lies in [−2^31 + 1, 2^31 − 1] once the saturating case is excluded.
+    ((i64::from(a) * i64::from(b) + (1 << 30)) >> 31) as i32
 }
 
 /// `x / 2^exponent` rounded to nearest with ties away from zero, as gemmlowp's `RoundingDivideByPOT`.
@@ -70,6 +73,7 @@ pub fn rounding_divide_by_pot(x: i32, exponent: i32) -> i32 {
 ///
 /// This is what `x * (1 << exponent)` compiles to in TFLite's C++ on every supported target
 /// (formally undefined on overflow there).
+#[inline]
 pub(crate) fn wrapping_mul_pow2(x: i32, exponent: u32) -> i32 {
     if exponent >= 32 { 0 } else { x.wrapping_shl(exponent) }
 }
@@ -190,6 +194,65 @@ impl ChannelRequant<'_> {
     pub(crate) fn requantize(&self, channel_idx: usize, acc: i32) -> i32 {
         multiply_by_quantized_multiplier(acc, self.multipliers.get(channel_idx), self.shifts.get(channel_idx))
     }
+
+    /// Channel `channel_idx`'s multiplier, decoded once for all the outputs it scales.
+    #[inline]
+    pub(crate) fn channel(&self, channel_idx: usize) -> Multiplier {
+        Multiplier::new(self.multipliers.get(channel_idx), self.shifts.get(channel_idx))
+    }
+}
+
+/// A quantized multiplier with its shift decoded once into what [`multiply_by_quantized_multiplier`]
+/// derives on every call, so applying it is branch-free.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Multiplier {
+    multiplier: i32,
+    /// `max(shift, 0)`, below 32.
+    left_shift: u32,
+    /// `max(−shift, 0)`, below 32.
+    right_shift: u32,
+    /// `2^right_shift − 1`.
+    mask: i32,
+}
+
+impl Multiplier {
+    /// Scales everything to 0.
+    pub(crate) const ZERO: Self = Self { multiplier: 0, left_shift: 0, right_shift: 0, mask: 0 };
+
+    #[inline]
+    pub(crate) fn new(multiplier: i32, shift: i32) -> Self {
+        let left_shift = shift.max(0).unsigned_abs();
+        let right_shift = shift.min(0).unsigned_abs();
+        if left_shift >= 32 || right_shift >= 32 {
+            // A left shift of 32 or more makes the shifted value 0. A right shift of 32 or more
+            // rounds every high product to 0: it is never `i32::MIN` (at least `−2^31 + 1`), and
+            // only `i32::MIN` divided by `2^32` would round to −1. Either way the result is 0,
+            // which the multiplier 0 gives too.
+            return Self::ZERO;
+        }
+        Self { multiplier, left_shift, right_shift, mask: ((1_u64 << right_shift) - 1) as i32 }
+    }
+
+    /// `multiply_by_quantized_multiplier(x, multiplier, shift)`, the same integer for every `x`.
+    #[inline(always)]
+    pub(crate) fn apply(&self, x: i32) -> i32 {
+        let high = saturating_rounding_doubling_high_mul(x.wrapping_shl(self.left_shift), self.multiplier);
+        // `rounding_divide_by_pot` with the mask precomputed (exponent 0: mask 0, nothing added).
+        let threshold = (self.mask >> 1) + i32::from(high < 0);
+        (high >> self.right_shift) + i32::from(high & self.mask > threshold)
+    }
+}
+
+/// What every per-channel kernel does to an accumulator: scale it, add the output zero point
+/// (saturating) and clamp to the activation, giving the stored int8 value.
+#[inline(always)]
+pub(crate) fn output_value(
+    multiplier: &Multiplier,
+    acc: i32,
+    output_offset: i32,
+    activation: ActivationRange,
+) -> i8 {
+    activation.clamp_quantized(multiplier.apply(acc).saturating_add(output_offset))
 }
 
 /// Fused activation as a clamp in the output's quantized domain.
@@ -230,6 +293,7 @@ impl ActivationRange {
     }
 
     /// `min(max(value, self.min), self.max)`, then saturated to `[−128, 127]`, as an `i8`.
+    #[inline]
     pub fn clamp_quantized(&self, value: i32) -> i8 {
         value.max(self.min).min(self.max).clamp(i32::from(i8::MIN), i32::from(i8::MAX)) as i8
     }
@@ -448,6 +512,18 @@ mod tests {
             let exact = (i128::from(a) * i128::from(b) + (1 << 30)).div_euclid(1 << 31);
             let expected = exact.min(i128::from(i32::MAX));
             prop_assert_eq!(i128::from(saturating_rounding_doubling_high_mul(a, b)), expected);
+        }
+
+        #[test]
+        fn a_decoded_multiplier_scales_like_the_function(
+            x in any::<i32>(),
+            multiplier in any::<i32>(),
+            shift in -40_i32..40,
+        ) {
+            prop_assert_eq!(
+                Multiplier::new(multiplier, shift).apply(x),
+                multiply_by_quantized_multiplier(x, multiplier, shift)
+            );
         }
 
         #[test]
