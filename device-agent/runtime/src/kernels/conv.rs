@@ -12,7 +12,7 @@ use crate::kernels::packed::{
     CHANNEL_BLOCK, ChannelBlock, PACKED_VALUES, Packed, Scratch, dot_two_by_two, dot_two_rows, offset_fits,
 };
 use crate::kernels::quant::{ActivationRange, ChannelRequant, output_value};
-use crate::kernels::simd::{sadd16, smlabb, smlatt, sxtb16, sxtb16_ror8, word};
+use crate::kernels::simd::{pair, sadd16, smlabb, smlatt, sxtb16, sxtb16_ror8, word};
 
 /// Dimensions of an activation tensor stored as `[height][width][channels]`, row-major.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -622,7 +622,7 @@ impl DepthwiseConv2d<'_> {
             return self.run_reference(input, output);
         }
         let Shape3 { height: output_height, width: output_width, channels } = self.output_shape;
-        let offset_pair = (self.input_offset as u32 & 0xffff) | ((self.input_offset as u32) << 16);
+        let offset_pair = pair(self.input_offset, self.input_offset);
         let quads = channels / 4 * 4;
         for output_y in 0..output_height {
             for output_x in 0..output_width {

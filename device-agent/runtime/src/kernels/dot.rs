@@ -37,11 +37,11 @@ fn portable(input: &[i8], weights: &[i8], input_offset: i32, mut acc: i32) -> i3
 #[cfg_attr(not(all(target_arch = "arm", target_feature = "dsp")), allow(dead_code))]
 #[inline]
 fn by_quads(input: &[i8], weights: &[i8], input_offset: i32, mut acc: i32) -> i32 {
-    use crate::kernels::simd::{sadd16, smlad, sxtb16, sxtb16_ror8, word};
+    use crate::kernels::simd::{pair, sadd16, smlad, sxtb16, sxtb16_ror8, word};
     let len = input.len().min(weights.len());
     let (input, weights) = (&input[..len], &weights[..len]);
     // The offset in both halfwords; it fits one (−127..=128).
-    let offset_pair = (input_offset as u32 & 0xffff) | ((input_offset as u32) << 16);
+    let offset_pair = pair(input_offset, input_offset);
     let (input_quads, input_rest) = input.as_chunks::<4>();
     let (weight_quads, weight_rest) = weights.as_chunks::<4>();
     for (input_quad, weight_quad) in input_quads.iter().zip(weight_quads) {

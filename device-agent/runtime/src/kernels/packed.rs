@@ -21,7 +21,7 @@ use core::ops::Range;
 
 use crate::kernels::le::LeI32;
 use crate::kernels::quant::{ActivationRange, ChannelRequant, Multiplier, output_value};
-use crate::kernels::simd::{sadd16, smlad, sxtb16, sxtb16_ror8, word};
+use crate::kernels::simd::{pair, sadd16, smlad, sxtb16, sxtb16_ror8, word};
 
 /// The most values one [`Packed`] buffer holds (1 KiB of stack).
 pub(crate) const PACKED_VALUES: usize = 512;
@@ -89,7 +89,7 @@ impl Packed {
             rest = tail;
             position += 1;
         }
-        let offset_pair = (offset as u32 & 0xffff) | ((offset as u32) << 16);
+        let offset_pair = pair(offset, offset);
         let (quads, tail) = rest.as_chunks::<4>();
         let first_word = position / 2;
         let tail_words = usize::from(!tail.is_empty()) * 2;

@@ -22,8 +22,7 @@ fn hi(word: u32) -> i32 {
     i32::from((word >> 16) as u16 as i16)
 }
 
-/// Two halfwords as one word.
-#[cfg_attr(all(target_arch = "arm", target_feature = "dsp"), allow(dead_code))]
+/// Two halfwords as one word (each value truncated to 16 bits).
 #[inline(always)]
 pub(crate) fn pair(lo: i32, hi: i32) -> u32 {
     u32::from(lo as u16) | (u32::from(hi as u16) << 16)
