@@ -5,12 +5,26 @@
 # section) must not leak into another's build.
 # Usage: scripts/build-firmware.sh [board…]   (default: every board)
 #        → <target dir>/<target>/release/<board>
+#        scripts/build-firmware.sh --lean "<features>" <board>
+#        → <target dir>/lean/<target>/release/<board>: a lean firmware for one impulse, with the
+#          model $MOTE_LEAN_MODEL built in, buffers sized by $MOTE_LEAN_MEMORY and only the
+#          kernel/DSP features given (e.g. "mote-runtime/conv mote-dsp/raw"); what
+#          `mote deploy --export firmware` runs (pipeline/src/firmware.rs).
 set -euo pipefail
 cd "$(dirname "$0")/../device-agent/firmware"
+target_dir="${MOTE_FIRMWARE_TARGET_DIR:-target}"
+features=()
+if [ "${1:-}" = "--lean" ]; then
+    [ $# -eq 3 ] || { echo "usage: $0 --lean \"<features>\" <board>" >&2; exit 2; }
+    # Its own target dir: the general agent's binary stays where it is.
+    target_dir="$target_dir/lean"
+    features=(--no-default-features --features "lean $2")
+    shift 2
+fi
 build() { # board target
     env -u RUSTUP_TOOLCHAIN PATH="/usr/bin:$PATH" CARGO=/usr/bin/cargo RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 \
-        CARGO_TARGET_DIR="${MOTE_FIRMWARE_TARGET_DIR:-target}" \
-        /usr/bin/cargo build --release --locked --quiet -p "$1" --target "$2"
+        CARGO_TARGET_DIR="$target_dir" \
+        /usr/bin/cargo build --release --locked --quiet -p "$1" --target "$2" "${features[@]}"
 }
 declare -A targets=([qemu-mps2-an386]=thumbv7em-none-eabihf [microbit-v2]=thumbv7em-none-eabihf
                     [rp2040-pico]=thumbv6m-none-eabi)

@@ -378,3 +378,77 @@ fn the_tuners_best_trials_are_measured_on_the_emulated_board() {
         project.close().await;
     });
 }
+
+/// Issue 17: the lean firmware for the BasicMotions impulse (statistics → dense 42-30-16-4), built by
+/// `mote deploy --export firmware --board qemu-mps2-an386`, carries only that DSP block and those
+/// kernels with the model in flash; it boots, classifies bit for bit with the host, refuses an
+/// upload with the reason and keeps running its model.
+#[test]
+fn a_lean_firmware_runs_its_built_in_model_bit_for_bit() {
+    let work = tempfile::tempdir().unwrap();
+    let (_, dsp, learn) = mote_e2e::clib::DENSE;
+    mote_e2e::clib::train_basic_motions(work.path(), 1000, dsp, learn);
+
+    // Without a board, or for one it is not built for: a clear refusal, nothing written.
+    let refused = Command::new(workspace_binary("mote"))
+        .current_dir(work.path())
+        .args(["deploy", "--project", "p", "--export", "firmware", "--out", "nowhere"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && said.contains("--board") && said.contains("microbit-v2"), "{said}");
+    assert!(!work.path().join("nowhere").exists());
+
+    let exported = mote(
+        work.path(),
+        &["--json", "deploy", "--project", "p", "--export", "firmware", "--board", "qemu-mps2-an386", "--out", "fw"],
+    );
+    let files: serde_json::Value = serde_json::from_slice(&exported.stdout).unwrap();
+    assert_eq!(files["files"].as_array().map(Vec::len), Some(3), "{files}");
+    let elf = work.path().join("fw/qemu-mps2-an386.elf");
+    let lean = mote_pipeline::firmware::footprint(&std::fs::read(&elf).unwrap()).unwrap();
+    let general =
+        mote_pipeline::firmware::footprint(&std::fs::read(mote_e2e::qemu::firmware_elf()).unwrap()).unwrap();
+    let part = |footprint: &mote_pipeline::firmware::Footprint, name: &str| {
+        footprint.flash_parts.iter().find(|(part, _)| part == name).map_or(0, |(_, bytes)| *bytes)
+    };
+    eprintln!("lean {lean:?}\ngeneral {general:?}");
+    assert!(lean.flash * 10 < general.flash * 7, "lean {} B against general {} B", lean.flash, general.flash);
+    assert!(part(&lean, "runtime") < part(&general, "runtime") && part(&lean, "DSP") < part(&general, "DSP"));
+    assert!(part(&lean, "model") > 0, "the model is in the image");
+    assert!(lean.static_ram * 10 < general.static_ram, "no model slots, buffers of the model's size");
+    let symbols = Command::new("arm-none-eabi-nm").arg("--demangle").arg(&elf).output().unwrap();
+    let symbols = String::from_utf8_lossy(&symbols.stdout);
+    for absent in ["Conv2d", "Pool2d", "mote_dsp::spectral", "microfft"] {
+        assert!(!symbols.contains(absent), "the lean firmware carries {absent}");
+    }
+
+    let qemu = QemuBoard::boot_elf(&elf);
+    let live = |windows: &str| {
+        let live = mote(
+            work.path(),
+            &["--json", "live", "--project", "p", "--port", &qemu.pty, "--verify", "--windows", windows],
+        );
+        let text = String::from_utf8_lossy(&live.stdout).into_owned();
+        let windows: Vec<serde_json::Value> = text
+            .lines()
+            .filter(|line| line.starts_with('{') && line.contains("\"seq\""))
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        for window in &windows {
+            assert_eq!(window["parity"], true, "board and host differ: {window}");
+            assert!(window["label"].is_string(), "the host knows the built-in model: {window}");
+        }
+        windows.len()
+    };
+    assert_eq!(live("3"), 3);
+
+    let upload = Command::new(workspace_binary("mote"))
+        .current_dir(work.path())
+        .args(["deploy", "--project", "p", "--port", &qemu.pty])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&upload.stderr);
+    assert!(!upload.status.success() && said.contains("built in"), "{said}");
+    assert_eq!(live("2"), 2, "still classifying with its model after the refused upload");
+}

@@ -94,18 +94,27 @@ pub const API_HEADER: &str = include_str!("../../device-agent/capi/include/mote.
 pub const CONTEXT_BYTES: usize = 256;
 
 /// Every export format, as `mote deploy --export` and the app name them.
-pub const FORMATS: [&str; 5] = ["blob", "c", "rust", "c-library", "arduino"];
+pub const FORMATS: [&str; 6] = ["blob", "c", "rust", "c-library", "arduino", "firmware"];
 
 /// Writes the model `blob` of `project` in `format` into `out`; returns the files written.
+/// `board` is the board a `firmware` export is built for (the others ignore it).
 pub async fn export(
     project: &Project,
     format: &str,
     blob: &[u8],
     out: &Path,
+    board: Option<&str>,
 ) -> Result<Vec<PathBuf>, ExportError> {
     match format {
         "c-library" => export_c_library(project, blob, out).await,
         "arduino" => export_arduino(project, blob, out).await,
+        "firmware" => {
+            let board = board.ok_or(ExportError::NeedsBoard)?;
+            let (blob, board, out) = (blob.to_vec(), board.to_string(), out.to_path_buf());
+            tokio::task::spawn_blocking(move || export_firmware(&blob, &board, &out))
+                .await
+                .map_err(|error| ExportError::BuildFailed(error.to_string()))?
+        }
         "blob" | "c" | "rust" => Ok(mote_convert::export::write(format, blob, out)?),
         other => Err(ExportError::UnknownFormat(other.to_string())),
     }
@@ -118,6 +127,13 @@ const EXAMPLE_BUDGET_BYTES: usize = 64 * 1024;
 pub enum ExportError {
     #[error("unknown export format `{0}`; the formats are {formats}", formats = FORMATS.join(", "))]
     UnknownFormat(String),
+    #[error(
+        "a firmware export is built for one board; name it (--board), one of: {boards}",
+        boards = crate::firmware::LEAN_BOARDS.map(|(board, _)| board).join(", ")
+    )]
+    NeedsBoard,
+    #[error(transparent)]
+    Firmware(#[from] crate::firmware::FirmwareError),
     #[error(
         "the C library for {core} is not at {}; Mote ships it in mote-clib/ beside its executable (or set MOTE_CLIB_DIR)",
         .path.display()
@@ -150,6 +166,8 @@ impl ExportError {
             ExportError::BuildFailed(_) | ExportError::RunBuild(_) => "build_failed",
             ExportError::UnknownFormat(_)
             | ExportError::Export(mote_convert::export::ExportError::Format(_)) => "export.format",
+            ExportError::NeedsBoard => "export.board",
+            ExportError::Firmware(error) => error.code(),
             ExportError::Export(mote_convert::export::ExportError::Blob(_))
             | ExportError::Blob(_)
             | ExportError::Dsp(_) => "model.invalid",
@@ -849,4 +867,56 @@ pub async fn export_arduino(project: &Project, blob: &[u8], out: &Path) -> Resul
     zip.finish().map_err(to_io).map_err(zip_error)?;
     written.push(zip_path);
     Ok(written)
+}
+
+/// `mote deploy --export firmware --board <board>`: the lean firmware for this one model (only its
+/// DSP block and kernels, the model built in; see [`crate::firmware::build_lean`]) as
+/// `<board>.elf`, with `footprint.json` (flash and static RAM by part) and a README that says how
+/// to put it on the board. Returns the files written.
+pub fn export_firmware(blob: &[u8], board: &str, out: &Path) -> Result<Vec<PathBuf>, ExportError> {
+    let model = Model::parse(blob)?;
+    let elf = crate::firmware::build_lean(board, blob)?;
+    let image = read(elf)?;
+    let footprint = crate::firmware::footprint(&image).map_err(crate::firmware::FirmwareError::Flash)?;
+    let plan = crate::firmware::lean_plan(&model)?;
+    let json = serde_json::json!({
+        "board": board,
+        "model": model.name(),
+        "model_bytes": blob.len(),
+        "features": plan.features,
+        "footprint": footprint,
+    });
+    let mut readme = String::new();
+    let _ = writeln!(readme, "# Lean firmware for `{}` on {board}\n", model.name());
+    let _ = writeln!(
+        readme,
+        "The Mote agent built for this one model: the model is in flash with the code, and only what it \
+         runs is built in ({}). It answers Mote's protocol (record, live classification), but cannot take \
+         another model by upload: export a new firmware instead.\n",
+        plan.features.join(", ")
+    );
+    let flash_with = if board == crate::emulator::BOARD {
+        format!("mote flash --board {board} --elf {board}.elf   # boots it in QEMU")
+    } else {
+        format!("mote flash --board {board} --elf {board}.elf")
+    };
+    let _ = writeln!(readme, "```\n{flash_with}\n```\n");
+    let _ = writeln!(readme, "| flash | bytes |\n|---|---|");
+    for (part, bytes) in &footprint.flash_parts {
+        let _ = writeln!(readme, "| {part} | {bytes} |");
+    }
+    let _ = writeln!(readme, "| **total** | **{}** |\n", footprint.flash);
+    let _ = writeln!(readme, "| static RAM | bytes |\n|---|---|");
+    for (part, bytes) in &footprint.ram_parts {
+        let _ = writeln!(readme, "| {part} | {bytes} |");
+    }
+    let _ = writeln!(readme, "| **total** (the stack comes on top) | **{}** |", footprint.static_ram);
+    write_files(
+        out,
+        vec![
+            (PathBuf::from(format!("{board}.elf")), image),
+            (PathBuf::from("footprint.json"), serde_json::to_vec_pretty(&json).unwrap_or_default()),
+            (PathBuf::from("README.md"), readme.into_bytes()),
+        ],
+    )
 }

@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 pub use mote_flash::{
-    FlashError, FlashPlan, RealBoard, Segment, find_uf2_drive, flash_with_probe, plan, uf2,
+    FlashError, FlashPlan, Footprint, RealBoard, Segment, find_uf2_drive, flash_with_probe, footprint, plan, uf2,
 };
+use mote_dsp::FeatureBlock as _;
+use mote_runtime::{Model, OpKind};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FirmwareError {
@@ -26,6 +28,12 @@ pub enum FirmwareError {
     NotFirmware { path: PathBuf, source: FlashError },
     #[error("the model is not a Mote model: {0}")]
     Model(mote_runtime::BlobError),
+    #[error("there is no lean firmware for the board `{0}`; it is built for: {boards}", boards = LEAN_BOARDS.map(|(board, _)| board).join(", "))]
+    UnknownLeanBoard(String),
+    #[error("the model's DSP block does not fit its window: {0}")]
+    Dsp(mote_dsp::DspError),
+    #[error("cannot write {}: {source}", path.display())]
+    Write { path: PathBuf, source: std::io::Error },
     #[error(transparent)]
     Flash(#[from] FlashError),
 }
@@ -37,7 +45,9 @@ impl FirmwareError {
             FirmwareError::BuildFailed(_) | FirmwareError::RunBuild(_) => "build_failed",
             FirmwareError::Read { .. } => "io",
             FirmwareError::NotFirmware { .. } => "not_firmware",
-            FirmwareError::Model(_) => "flash.model",
+            FirmwareError::Model(_) | FirmwareError::Dsp(_) => "flash.model",
+            FirmwareError::UnknownLeanBoard(_) => "firmware.board",
+            FirmwareError::Write { .. } => "io",
             FirmwareError::Flash(error) => error.code(),
         }
     }
@@ -110,4 +120,81 @@ pub fn image(
         segments.extend(mote_flash::model_segments(board, blob)?);
     }
     Ok(FirmwareImage { elf, segments, with_model: model.is_some() })
+}
+
+/// The boards a lean firmware is built for, with their compilation targets.
+pub const LEAN_BOARDS: [(&str, &str); 2] =
+    [(crate::emulator::BOARD, "thumbv7em-none-eabihf"), ("microbit-v2", "thumbv7em-none-eabihf")];
+
+/// What a lean firmware for one model is built with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeanPlan {
+    /// Cargo features of the board crate's dependencies: the DSP block and the kernels the
+    /// model runs (fully connected, softmax and reshape are always built).
+    pub features: Vec<String>,
+    /// Inference buffers: window values, features, DSP scratch values, arena bytes.
+    pub memory: [usize; 4],
+}
+
+/// The lean build for `model`: only its DSP block and kernels, buffers of exactly its size.
+pub fn lean_plan(model: &Model<'_>) -> Result<LeanPlan, FirmwareError> {
+    let dsp = model.dsp();
+    let mut features = vec![format!("mote-dsp/{}", dsp.name())];
+    for op in model.ops() {
+        let feature = match op.kind {
+            OpKind::Conv2d { .. } => "mote-runtime/conv",
+            OpKind::DepthwiseConv2d { .. } => "mote-runtime/depthwise",
+            OpKind::MaxPool2d { .. } | OpKind::AveragePool2d { .. } => "mote-runtime/pool",
+            OpKind::Add { .. } => "mote-runtime/add",
+            OpKind::FullyConnected { .. } | OpKind::Softmax { .. } | OpKind::Reshape => continue,
+        };
+        if !features.iter().any(|known| known == feature) {
+            features.push(feature.to_string());
+        }
+    }
+    let (samples, axes, rate) = (model.window_samples(), model.n_axes(), model.rate_hz());
+    let scratch = dsp.scratch_len(samples, axes, rate).map_err(FirmwareError::Dsp)?;
+    Ok(LeanPlan { features, memory: [samples * axes, model.n_features(), scratch, model.arena_len()] })
+}
+
+/// Builds the lean firmware for `board` with `blob` built in (from this checkout's sources:
+/// `scripts/build-firmware.sh --lean`) and returns its ELF. A lean firmware cannot be prebuilt:
+/// without the firmware sources this is [`FirmwareError::NotBuilt`].
+pub fn build_lean(board: &str, blob: &[u8]) -> Result<PathBuf, FirmwareError> {
+    let Some(&(board, target)) = LEAN_BOARDS.iter().find(|(name, _)| *name == board) else {
+        return Err(FirmwareError::UnknownLeanBoard(board.to_string()));
+    };
+    let model = Model::parse(blob).map_err(FirmwareError::Model)?;
+    let plan = lean_plan(&model)?;
+    let lean_dir = board_elf(board, target)
+        .parent()
+        .and_then(Path::parent)
+        .and_then(Path::parent)
+        .map(|dir| dir.join("lean"))
+        .unwrap_or_else(|| PathBuf::from("lean"));
+    let elf = lean_dir.join(target).join("release").join(board);
+    let Some(source) = firmware_source() else { return Err(FirmwareError::NotBuilt(elf)) };
+    std::fs::create_dir_all(&lean_dir).map_err(|source| FirmwareError::Write { path: lean_dir.clone(), source })?;
+    // The same bytes keep their file (and time stamp), so cargo rebuilds only for a new model.
+    let model_path = lean_dir.join(format!("{board}.mote"));
+    if std::fs::read(&model_path).ok().as_deref() != Some(blob) {
+        std::fs::write(&model_path, blob).map_err(|source| FirmwareError::Write { path: model_path.clone(), source })?;
+    }
+    let memory = plan.memory.map(|n| n.to_string()).join(",");
+    let output = Command::new("bash")
+        .arg(source.join("../../scripts/build-firmware.sh"))
+        .args(["--lean", &plan.features.join(" "), board])
+        .env("MOTE_LEAN_MODEL", &model_path)
+        .env("MOTE_LEAN_MEMORY", memory)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(FirmwareError::RunBuild)?;
+    if !output.status.success() {
+        let mut text = String::from_utf8_lossy(&output.stderr).into_owned();
+        if text.trim().is_empty() {
+            text = String::from_utf8_lossy(&output.stdout).into_owned();
+        }
+        return Err(FirmwareError::BuildFailed(text.trim_end().to_string()));
+    }
+    if elf.exists() { Ok(elf) } else { Err(FirmwareError::NotBuilt(elf)) }
 }

@@ -86,6 +86,27 @@ pub enum ExportFormat {
     CLibrary,
     /// An Arduino library (folder and .zip).
     Arduino,
+    /// A lean firmware for one board with the model built in (needs a [`LeanBoard`]).
+    Firmware,
+}
+
+/// A board a lean firmware is built for (`mote deploy --export firmware --board`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub enum LeanBoard {
+    #[serde(rename = "qemu-mps2-an386")]
+    QemuMps2An386,
+    #[serde(rename = "microbit-v2")]
+    MicrobitV2,
+}
+
+impl LeanBoard {
+    /// The name the pipeline knows it by.
+    pub fn name(self) -> &'static str {
+        match self {
+            LeanBoard::QemuMps2An386 => "qemu-mps2-an386",
+            LeanBoard::MicrobitV2 => "microbit-v2",
+        }
+    }
 }
 
 impl ExportFormat {
@@ -97,6 +118,7 @@ impl ExportFormat {
             ExportFormat::Rust => "rust",
             ExportFormat::CLibrary => "c-library",
             ExportFormat::Arduino => "arduino",
+            ExportFormat::Firmware => "firmware",
         }
     }
 }
@@ -283,8 +305,14 @@ mod tests {
             ExportFormat::Rust,
             ExportFormat::CLibrary,
             ExportFormat::Arduino,
+            ExportFormat::Firmware,
         ];
         assert_eq!(formats.map(ExportFormat::name), mote_pipeline::export::FORMATS);
+        let lean = [LeanBoard::QemuMps2An386, LeanBoard::MicrobitV2];
+        assert_eq!(lean.map(LeanBoard::name), mote_pipeline::firmware::LEAN_BOARDS.map(|(board, _)| board));
+        for board in lean {
+            assert_eq!(serde_json::to_value(board).unwrap(), board.name());
+        }
         for format in formats {
             assert_eq!(serde_json::to_value(format).unwrap(), format.name());
         }

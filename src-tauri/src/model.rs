@@ -20,7 +20,7 @@ use specta::Type;
 use tauri::State;
 use tauri::ipc::Channel;
 
-use crate::dto::{AppError, ExportFormat};
+use crate::dto::{AppError, ExportFormat, LeanBoard};
 use crate::project::{folder_or_dialog, with_project, with_project_mut};
 use crate::state::AppState;
 
@@ -506,8 +506,9 @@ pub async fn deploy_model(
     })
 }
 
-/// Writes the newest model in `format` (blob, C header, Rust crate, C library, Arduino library)
-/// into `dir` (asked for with a folder dialog when not given). Returns the files written.
+/// Writes the newest model in `format` (blob, C header, Rust crate, C library, Arduino library,
+/// or a lean firmware for `board`) into `dir` (asked for with a folder dialog when not given).
+/// Returns the files written.
 #[tauri::command]
 #[specta::specta]
 pub async fn export_model(
@@ -515,13 +516,15 @@ pub async fn export_model(
     state: State<'_, AppState>,
     format: ExportFormat,
     dir: Option<String>,
+    board: Option<LeanBoard>,
 ) -> Result<Vec<String>, AppError> {
     let Some(dir) = folder_or_dialog(app, dir).await? else {
         return Ok(Vec::new());
     };
     let files = with_project(&state, async |project| {
         let (_, blob) = model_blob(project, None).await?;
-        Ok(mote_pipeline::export::export(project, format.name(), &blob, &dir).await?)
+        let board = board.map(LeanBoard::name);
+        Ok(mote_pipeline::export::export(project, format.name(), &blob, &dir, board).await?)
     })
     .await?;
     Ok(files.iter().map(|f| f.display().to_string()).collect())

@@ -4,6 +4,7 @@
 pub mod clib;
 pub mod gui;
 pub mod mqtt;
+pub mod peer;
 pub mod qemu;
 pub mod speech;
 

@@ -20,9 +20,13 @@ pub struct QemuBoard {
 impl QemuBoard {
     /// Boots the firmware; returns once QEMU has named the UART's pseudo-terminal.
     pub fn boot() -> QemuBoard {
-        let board =
-            EmulatedBoard::boot(&BootOptions { elf: Some(firmware_elf()), register: false, monitor: None })
-                .unwrap_or_else(|error| panic!("the emulated board boots: {error}"));
+        QemuBoard::boot_elf(&firmware_elf())
+    }
+
+    /// Boots another firmware image (a lean firmware).
+    pub fn boot_elf(elf: &Path) -> QemuBoard {
+        let board = EmulatedBoard::boot(&BootOptions { elf: Some(elf.to_path_buf()), register: false, monitor: None })
+            .unwrap_or_else(|error| panic!("the emulated board boots {}: {error}", elf.display()));
         QemuBoard { pty: board.port.clone(), board }
     }
 

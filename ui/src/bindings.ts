@@ -117,10 +117,11 @@ export const commands = {
 	/**  Uploads the newest model into the connected board's inactive slot. */
 	deployModel: (onProgress: Channel<DeployProgress>) => typedError<DeployResult, AppError>(__TAURI_INVOKE("deploy_model", { onProgress })),
 	/**
-	 *  Writes the newest model in `format` (blob, C header, Rust crate, C library, Arduino library)
-	 *  into `dir` (asked for with a folder dialog when not given). Returns the files written.
+	 *  Writes the newest model in `format` (blob, C header, Rust crate, C library, Arduino library,
+	 *  or a lean firmware for `board`) into `dir` (asked for with a folder dialog when not given).
+	 *  Returns the files written.
 	 */
-	exportModel: (format: ExportFormat, dir: string | null) => typedError<string[], AppError>(__TAURI_INVOKE("export_model", { format, dir })),
+	exportModel: (format: ExportFormat, dir: string | null, board: LeanBoard | null) => typedError<string[], AppError>(__TAURI_INVOKE("export_model", { format, dir, board })),
 	/**
 	 *  Starts on-board classification with the newest model's labels; with `verify`, every window is
 	 *  re-run on the host and `parity` says whether the scores were identical.
@@ -322,7 +323,9 @@ export type ExportFormat =
 /**  A C library: headers, libmote.a for each core, an example, CMake, README. */
 "c-library" | 
 /**  An Arduino library (folder and .zip). */
-"arduino";
+"arduino" | 
+/**  A lean firmware for one board with the model built in (needs a [`LeanBoard`]). */
+"firmware";
 
 /**  Two features of every window, for the feature explorer. */
 export type FeaturePoints = {
@@ -750,6 +753,9 @@ export type LabelCount = {
 	train: number,
 	test: number,
 };
+
+/**  A board a lean firmware is built for (`mote deploy --export firmware --board`). */
+export type LeanBoard = "qemu-mps2-an386" | "microbit-v2";
 
 /**  Live samples for the chart: raw counts, interleaved; multiply by each axis's scale. */
 export type LiveBatch = {

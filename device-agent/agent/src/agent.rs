@@ -62,12 +62,12 @@ struct Core<'b, L, S, C, M, B> {
 
 impl<'b, L: Link, S: Sensors, C: Clock, M: ModelStore> Agent<'b, L, S, C, M, NoInference> {
     /// A new agent for the board `info` describes. `info.model_slots` is filled from `store`
-    /// and `info.max_frame` from the protocol; `STREAM` (and `MODEL_UPLOAD` when the store has
-    /// slots) are added to the capabilities.
+    /// and `info.max_frame` from the protocol; `STREAM` (and `MODEL_UPLOAD` when the store
+    /// accepts uploads) are added to the capabilities.
     pub fn new(mut info: DeviceInfo<'b>, link: L, sensors: S, clock: C, store: M) -> Self {
         info.max_frame = MAX_FRAME as u16 - 1;
         info.capabilities.0 |= Capabilities::STREAM;
-        if store.slot_count() > 0 {
+        if store.accepts_uploads() {
             info.capabilities.0 |= Capabilities::MODEL_UPLOAD;
         }
         Self {

@@ -8,6 +8,7 @@
 #![no_std]
 
 mod agent;
+mod built_in;
 #[cfg(feature = "flash-store")]
 mod flash_store;
 mod inference;
@@ -17,6 +18,7 @@ mod stream;
 mod upload;
 
 pub use agent::{Agent, MAX_STREAMS};
+pub use built_in::BuiltInModel;
 #[cfg(feature = "flash-store")]
 pub use flash_store::{FlashModelStore, SlotRegion, slot_header};
 pub use inference::{ArrayBuffers, InferenceBuffers, InferenceMemory, NoInference};
@@ -89,6 +91,11 @@ pub trait Sensors {
 pub trait ModelStore {
     /// Number of slots (at most `mote_wire::MAX_SLOTS`).
     fn slot_count(&self) -> u8;
+    /// Whether models can be uploaded (the `MODEL_UPLOAD` capability); a lean firmware's
+    /// built-in model ([`BuiltInModel`]) cannot be replaced.
+    fn accepts_uploads(&self) -> bool {
+        self.slot_count() > 0
+    }
     /// Largest model `slot` holds.
     fn capacity(&self, slot: u8) -> u32;
     /// What `slot` holds now.
@@ -109,6 +116,9 @@ pub trait ModelStore {
 impl<T: ModelStore + ?Sized> ModelStore for &mut T {
     fn slot_count(&self) -> u8 {
         (**self).slot_count()
+    }
+    fn accepts_uploads(&self) -> bool {
+        (**self).accepts_uploads()
     }
     fn capacity(&self, slot: u8) -> u32 {
         (**self).capacity(slot)

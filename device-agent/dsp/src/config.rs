@@ -47,14 +47,56 @@ impl DspConfig {
         }
     }
 
+    /// The block's code, or [`NotBuilt`] when its cargo feature left it out of this build.
     fn block(&self) -> &dyn FeatureBlock {
         match self {
+            #[cfg(feature = "raw")]
             DspConfig::Raw(block) => block,
+            #[cfg(feature = "flatten")]
             DspConfig::Flatten(block) => block,
+            #[cfg(feature = "spectral")]
             DspConfig::Spectral(block) => block,
+            #[cfg(feature = "mfe")]
             DspConfig::Mfe(block) => block,
+            #[cfg(feature = "mfcc")]
             DspConfig::Mfcc(block) => block,
+            #[allow(unreachable_patterns)]
+            _ => &NotBuilt,
         }
+    }
+}
+
+/// Whether this build computes each block (its cargo feature is on): a reader of configurations
+/// can refuse a block that is left out before decoding its parameters.
+macro_rules! built {
+    ($($block:ident: $feature:literal),*) => {$(
+        impl $block {
+            #[doc = concat!("Whether this build computes the block (cargo feature `", $feature, "`).")]
+            pub const BUILT: bool = cfg!(feature = $feature);
+        }
+    )*};
+}
+
+built!(Raw: "raw", Flatten: "flatten", Spectral: "spectral", Mfe: "mfe", Mfcc: "mfcc");
+
+/// A block this build does not compute: every query answers [`DspError::NotBuilt`].
+struct NotBuilt;
+
+impl FeatureBlock for NotBuilt {
+    fn validate(&self, _: usize, _: usize, _: f32) -> Result<(), DspError> {
+        Err(DspError::NotBuilt)
+    }
+
+    fn output_shape(&self, _: usize, _: usize, _: f32) -> Result<OutputShape, DspError> {
+        Err(DspError::NotBuilt)
+    }
+
+    fn scratch_len(&self, _: usize, _: usize, _: f32) -> Result<usize, DspError> {
+        Err(DspError::NotBuilt)
+    }
+
+    fn compute(&self, _: &[i16], _: usize, _: &[f32], _: f32, _: &mut [f32], _: &mut [f32]) -> Result<usize, DspError> {
+        Err(DspError::NotBuilt)
     }
 }
 

@@ -101,6 +101,9 @@ pub enum DspError {
         /// `scratch.len()`.
         got: usize,
     },
+    /// This build leaves the block out (its cargo feature is off): a firmware built for another
+    /// impulse.
+    NotBuilt,
 }
 
 impl DspError {
@@ -120,7 +123,8 @@ impl DspError {
             | DspError::WindowLength { .. }
             | DspError::ScaleCount { .. }
             | DspError::OutputTooSmall { .. }
-            | DspError::ScratchTooSmall { .. } => None,
+            | DspError::ScratchTooSmall { .. }
+            | DspError::NotBuilt => None,
         }
     }
 }
@@ -175,6 +179,7 @@ impl fmt::Display for DspError {
             DspError::ScratchTooSmall { needed, got } => {
                 write!(f, "the scratch buffer holds {got} values; the block needs {needed}")
             }
+            DspError::NotBuilt => f.write_str("this build does not include the block (built for another impulse)"),
         }
     }
 }

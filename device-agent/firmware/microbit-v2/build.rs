@@ -1,4 +1,5 @@
-//! Puts `memory.x` where the linker finds it (cortex-m-rt's `link.x` includes it).
+//! Puts `memory.x` where the linker finds it (cortex-m-rt's `link.x` includes it), and for a
+//! lean build the model (see ../lean-build.rs).
 use std::path::PathBuf;
 
 fn main() {
@@ -7,4 +8,8 @@ fn main() {
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rerun-if-changed=memory.x");
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=../lean-build.rs");
+    write_lean_model(&out);
 }
+
+include!("../lean-build.rs");

@@ -10,6 +10,8 @@ fn main() {
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rerun-if-changed=memory.x");
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=../lean-build.rs");
+    write_lean_model(&out);
 
     let mut state = 0x2545_f491u32;
     let mut jitter = move || {
@@ -34,3 +36,5 @@ fn main() {
     table.push_str("];\n");
     std::fs::write(out.join("replay.rs"), table).expect("OUT_DIR is writable");
 }
+
+include!("../lean-build.rs");

@@ -38,6 +38,10 @@ pub enum BlobError {
     BadMetadata { why: &'static str },
     /// The anomaly block is malformed.
     BadAnomaly { why: &'static str },
+    /// The model's DSP block is left out of this build (a firmware built for another impulse).
+    DspNotBuilt { block: &'static str },
+    /// An operator whose kernel is left out of this build (a firmware built for another impulse).
+    OpNotBuilt { index: u8, op: &'static str },
 }
 
 impl BlobError {
@@ -62,6 +66,8 @@ impl BlobError {
             BlobError::BadConstant { .. } => "model blob constant out of bounds",
             BlobError::BadMetadata { why } => why,
             BlobError::BadAnomaly { why } => why,
+            BlobError::DspNotBuilt { .. } => "model uses a DSP block this firmware was built without",
+            BlobError::OpNotBuilt { .. } => "model uses an operator this firmware was built without",
         }
     }
 }
@@ -99,6 +105,14 @@ impl fmt::Display for BlobError {
             }
             BlobError::BadMetadata { why } => write!(f, "model metadata: {why}"),
             BlobError::BadAnomaly { why } => write!(f, "anomaly block: {why}"),
+            BlobError::DspNotBuilt { block } => write!(
+                f,
+                "the model's DSP block `{block}` is not in this build (a firmware built for another impulse)"
+            ),
+            BlobError::OpNotBuilt { index, op } => write!(
+                f,
+                "operator {index} ({op}) is not in this build (a firmware built for another impulse)"
+            ),
         }
     }
 }

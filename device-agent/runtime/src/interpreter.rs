@@ -113,6 +113,12 @@ impl<'a> Model<'a> {
         };
         let (in_shape, out_shape) = (input.shape, output.shape);
         match op.kind {
+            // Kernels left out of this build: `parse` refused such blobs, and the constant guards
+            // let the compiler drop the kernels' code.
+            OpKind::Conv2d { .. } if !cfg!(feature = "conv") => false,
+            OpKind::DepthwiseConv2d { .. } if !cfg!(feature = "depthwise") => false,
+            OpKind::MaxPool2d { .. } | OpKind::AveragePool2d { .. } if !cfg!(feature = "pool") => false,
+            OpKind::Add { .. } if !cfg!(feature = "add") => false,
             OpKind::FullyConnected { weights, bias, requant } => FullyConnected {
                 input_offset: -input.zero_point,
                 weights,

@@ -145,7 +145,10 @@ impl<'a> Model<'a> {
         let axes = &body[HEADER_LEN + axes_start..HEADER_LEN + reader.position()];
         let dsp_len = usize::from(reader.u16()?);
         let dsp = reader.bytes(dsp_len)?;
-        crate::dsp_config::decode(dsp).map_err(|_| BlobError::BadDsp)?;
+        crate::dsp_config::decode(dsp).map_err(|error| match error {
+            crate::dsp_config::DspDecodeError::NotBuilt(block) => BlobError::DspNotBuilt { block },
+            crate::dsp_config::DspDecodeError::Malformed => BlobError::BadDsp,
+        })?;
         let n_features = reader.u32()? as usize;
         if n_features == 0 {
             return Err(BlobError::BadMetadata { why: "the model takes no features" });

@@ -156,7 +156,13 @@ pub(crate) fn read_op<'a>(reader: &mut Reader<'a>, consts: &'a [u8], index: u8) 
         let shifts = int32s(constant(reader, "shifts")?, "shifts are not whole int32s")?;
         Ok((weights, bias, ChannelRequant { multipliers, shifts }))
     };
+    let not_built = |op: &'static str| Err(BlobError::OpNotBuilt { index, op });
     let kind = match op_code {
+        code::CONV_2D if !cfg!(feature = "conv") => return not_built("conv_2d"),
+        code::DEPTHWISE_CONV_2D if !cfg!(feature = "depthwise") => return not_built("depthwise_conv_2d"),
+        code::MAX_POOL_2D if !cfg!(feature = "pool") => return not_built("max_pool_2d"),
+        code::AVERAGE_POOL_2D if !cfg!(feature = "pool") => return not_built("average_pool_2d"),
+        code::ADD if !cfg!(feature = "add") => return not_built("add"),
         code::FULLY_CONNECTED => {
             let (weights, bias, requant) = weights(reader)?;
             OpKind::FullyConnected { weights, bias, requant }

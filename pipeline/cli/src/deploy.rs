@@ -27,10 +27,13 @@ pub struct DeployCommand {
     #[arg(long)]
     port: Option<String>,
     /// Write the model as files instead of uploading it: the blob, a C header, a no_std Rust
-    /// crate, a C library (headers, libmote.a for each core, example, CMake) or an Arduino library
-    /// (folder and .zip).
+    /// crate, a C library (headers, libmote.a for each core, example, CMake), an Arduino library
+    /// (folder and .zip), or a lean firmware for one board with the model built in (`--board`).
     #[arg(long, value_parser = mote_pipeline::export::FORMATS, requires = "out")]
     export: Option<String>,
+    /// The board a `--export firmware` is built for.
+    #[arg(long, value_parser = mote_pipeline::firmware::LEAN_BOARDS.map(|(board, _)| board), requires = "export")]
+    board: Option<String>,
     /// Folder for `--export`.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -42,9 +45,13 @@ pub async fn deploy(command: DeployCommand, json: bool, cancel: &AtomicBool) -> 
     let exported = match (&found, command.export.as_deref(), command.out.as_ref()) {
         (Ok((_, blob)), Some(format), Some(out)) => {
             if !json {
-                eprintln!("exporting as {format} to {}…", out.display());
+                if format == "firmware" {
+                    eprintln!("building the lean firmware into {} (a minute or so)…", out.display());
+                } else {
+                    eprintln!("exporting as {format} to {}…", out.display());
+                }
             }
-            Some(mote_pipeline::export::export(&project, format, blob, out).await)
+            Some(mote_pipeline::export::export(&project, format, blob, out, command.board.as_deref()).await)
         }
         _ => None,
     };

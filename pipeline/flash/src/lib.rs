@@ -12,6 +12,10 @@
 //! A model placed with the firmware goes into slot 0 in the layout the agent's
 //! `FlashModelStore` reads (header sector, then the blob), so the board boots with it active.
 
+mod footprint;
+
+pub use footprint::{Footprint, footprint};
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;

@@ -42,7 +42,16 @@ impl Board {
         mut progress: impl FnMut(u32, u32),
     ) -> Result<ModelSlot, LinkError> {
         if !self.info().has_capability("model_upload") {
-            return Err(LinkError::Invalid(format!("{} does not take model uploads", self.info().board)));
+            let board = &self.info().board;
+            // A board with a model but no uploads runs a lean firmware: its model is built in.
+            return Err(LinkError::Invalid(if self.info().model_slots.is_empty() {
+                format!("{board} does not take model uploads")
+            } else {
+                format!(
+                    "{board} runs a lean firmware with its model built in, so it takes no uploads; \
+                     build one with the new model (mote deploy --export firmware --board {board}) and flash it"
+                )
+            }));
         }
         let size = u32::try_from(blob.len()).map_err(|_| LinkError::Invalid("model above 4 GiB".into()))?;
         let slots = self.query_slots().await?;

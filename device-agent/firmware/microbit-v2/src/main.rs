@@ -8,7 +8,8 @@
 //!   P0.16, address 0x19), high-resolution ±2 g (1 g = 16,384 counts), 10–100 Hz.
 //! - Clock: the DWT cycle counter (64 MHz), extended to 64 bits.
 //! - Models: two 64 KiB slots at the top of flash (0x60000, 0x70000; `memory.x` keeps code below
-//!   them) through the NVMC, each committed with a header written last (`FlashModelStore`).
+//!   them) through the NVMC, each committed with a header written last (`FlashModelStore`). A
+//!   lean build (feature `lean`) has its one model built in instead, and buffers sized for it.
 //!
 //! Built in every test run; it has not been run on a physical board (no hardware here).
 #![no_std]
@@ -16,10 +17,9 @@
 
 use cortex_m_rt::entry;
 use embassy_nrf::buffered_uarte::{self, BufferedUarte};
-use embassy_nrf::nvmc::Nvmc;
 use embassy_nrf::twim::{self, Twim};
 use embassy_nrf::{bind_interrupts, peripherals, uarte};
-use mote_agent::{Agent, ArrayBuffers, Clock, FlashModelStore, Link, LinkError, Refusal, Sensors, SlotRegion};
+use mote_agent::{Agent, ArrayBuffers, Clock, Link, LinkError, Refusal, Sensors};
 use mote_wire::{AxisInfo, Capabilities, DeviceInfo, ErrorCode, SensorInfo};
 
 bind_interrupts!(struct Irqs {
@@ -28,10 +28,8 @@ bind_interrupts!(struct Irqs {
 });
 
 const CPU_HZ: u64 = 64_000_000;
+#[cfg(not(feature = "lean"))]
 const LAYOUT: mote_agent::layout::FlashLayout = mote_agent::layout::MICROBIT_V2;
-const SLOT_BYTES: u32 = LAYOUT.slot_len;
-const SLOT0: u32 = LAYOUT.slot0;
-const SLOT1: u32 = LAYOUT.slot1;
 
 /// The UART to the interface chip.
 struct Uart(BufferedUarte<'static>);
@@ -145,7 +143,19 @@ fn device_info() -> DeviceInfo<'static> {
     }
 }
 
+#[cfg(not(any(feature = "general", feature = "lean")))]
+compile_error!("build the general agent (feature `general`, the default) or a lean firmware (`lean`)");
+
+/// The built-in model and its buffer sizes (build.rs, from $MOTE_LEAN_MODEL and $MOTE_LEAN_MEMORY).
+#[cfg(feature = "lean")]
+mod lean {
+    include!(concat!(env!("OUT_DIR"), "/lean.rs"));
+}
+
+#[cfg(not(feature = "lean"))]
 type Buffers = ArrayBuffers<2048, 512, 4096, { 16 * 1024 }>;
+#[cfg(feature = "lean")]
+type Buffers = ArrayBuffers<{ lean::WINDOW }, { lean::FEATURES }, { lean::SCRATCH }, { lean::ARENA }>;
 static mut BUFFERS: Buffers = ArrayBuffers::new();
 static mut RX_RING: [u8; 1024] = [0; 1024];
 static mut TX_RING: [u8; 1024] = [0; 1024];
@@ -181,13 +191,21 @@ fn main() -> ! {
         tx_ring,
     );
     let i2c = Twim::new(p.TWISPI0, Irqs, p.P0_16, p.P0_08, twim::Config::default(), i2c_tx);
-    let regions = [
-        SlotRegion { offset: SLOT0, len: SLOT_BYTES, mapped: SLOT0 as *const u8 },
-        SlotRegion { offset: SLOT1, len: SLOT_BYTES, mapped: SLOT1 as *const u8 },
-    ];
-    // SAFETY: the slots are memory-mapped flash at their own addresses, outside the program
-    // (memory.x), and only this store writes them.
-    let store = unsafe { FlashModelStore::new(Nvmc::new(p.NVMC), regions) }.expect("slot layout is sector aligned");
+    #[cfg(not(feature = "lean"))]
+    let store = {
+        use embassy_nrf::nvmc::Nvmc;
+        use mote_agent::{FlashModelStore, SlotRegion};
+        let (len, slot0, slot1) = (LAYOUT.slot_len, LAYOUT.slot0, LAYOUT.slot1);
+        let regions = [
+            SlotRegion { offset: slot0, len, mapped: slot0 as *const u8 },
+            SlotRegion { offset: slot1, len, mapped: slot1 as *const u8 },
+        ];
+        // SAFETY: the slots are memory-mapped flash at their own addresses, outside the program
+        // (memory.x), and only this store writes them.
+        unsafe { FlashModelStore::new(Nvmc::new(p.NVMC), regions) }.expect("slot layout is sector aligned")
+    };
+    #[cfg(feature = "lean")]
+    let store = mote_agent::BuiltInModel::new(&lean::MODEL.0);
     let clock = CycleClock { high: 0, last: 0 };
     let mut agent = Agent::new(device_info(), Uart(uart), Accelerometer { i2c }, clock, store)
         .with_inference(buffers);

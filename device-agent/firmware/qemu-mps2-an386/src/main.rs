@@ -18,7 +18,8 @@
 //!   `imu` (6 axes: the same plus a gyroscope derived from the table).
 //! - Stack: the top 64 KiB of RAM are painted at boot, so a host can read the high-water mark
 //!   (QEMU monitor `pmemsave`; `cargo test -p mote-e2e --bench firmware`).
-//! - Models: two 64 KiB slots in RAM; inference memory in static arrays.
+//! - Models: two 64 KiB slots in RAM; inference memory in static arrays. A lean build (feature
+//!   `lean`) has its one model built in and inference memory sized for it instead.
 #![no_std]
 #![no_main]
 
@@ -27,11 +28,20 @@ use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use cortex_m::peripheral::syst::SystClkSource;
 use heapless::spsc::{Consumer, Producer, Queue};
 use cortex_m_rt::{entry, exception};
-use mote_agent::{Agent, ArrayBuffers, Clock, Link, LinkError, RamModelStore, Sensors};
+use mote_agent::{Agent, ArrayBuffers, Clock, Link, LinkError, Sensors};
 use mote_wire::{AxisInfo, Capabilities, DeviceInfo, SensorInfo};
 
 mod replay {
     include!(concat!(env!("OUT_DIR"), "/replay.rs"));
+}
+
+#[cfg(not(any(feature = "general", feature = "lean")))]
+compile_error!("build the general agent (feature `general`, the default) or a lean firmware (`lean`)");
+
+/// The built-in model and its buffer sizes (build.rs, from $MOTE_LEAN_MODEL and $MOTE_LEAN_MEMORY).
+#[cfg(feature = "lean")]
+mod lean {
+    include!(concat!(env!("OUT_DIR"), "/lean.rs"));
 }
 
 const SYSCLK_HZ: u32 = 25_000_000;
@@ -312,8 +322,22 @@ fn device_info() -> DeviceInfo<'static> {
     }
 }
 
-static mut STORE: RamModelStore<{ 64 * 1024 }> = RamModelStore::new();
+#[cfg(not(feature = "lean"))]
+static mut STORE: mote_agent::RamModelStore<{ 64 * 1024 }> = mote_agent::RamModelStore::new();
+#[cfg(not(feature = "lean"))]
 static mut BUFFERS: ArrayBuffers<4096, 1024, 8192, { 32 * 1024 }> = ArrayBuffers::new();
+#[cfg(feature = "lean")]
+static mut BUFFERS: ArrayBuffers<{ lean::WINDOW }, { lean::FEATURES }, { lean::SCRATCH }, { lean::ARENA }> =
+    ArrayBuffers::new();
+
+/// Where the model comes from: uploads into RAM slots, or built in.
+fn model_store() -> impl mote_agent::ModelStore {
+    #[cfg(feature = "lean")]
+    return mote_agent::BuiltInModel::new(&lean::MODEL.0);
+    // SAFETY: taken once, at start-up, before anything else can reach it.
+    #[cfg(not(feature = "lean"))]
+    return unsafe { &mut *core::ptr::addr_of_mut!(STORE) };
+}
 
 /// The stack's top (cortex-m-rt puts it at the end of RAM, see memory.x) and the painted span.
 pub const STACK_TOP: usize = 0x2040_0000;
@@ -342,8 +366,9 @@ fn main() -> ! {
     syst.enable_interrupt();
     syst.enable_counter();
 
+    let store = model_store();
     // SAFETY: taken once, here, before anything else can reach them.
-    let (store, buffers) = unsafe { (&mut *core::ptr::addr_of_mut!(STORE), &mut *core::ptr::addr_of_mut!(BUFFERS)) };
+    let buffers = unsafe { &mut *core::ptr::addr_of_mut!(BUFFERS) };
     let clock =
         BoardClock { ticks: SysTickClock { high: 0, last_ms: 0 }, host: HostClock::new(), offset_ns: 0, last_ns: 0 };
     let mut agent = Agent::new(device_info(), Uart::init(), ReplaySensor, clock, store).with_inference(buffers);
