@@ -10,6 +10,9 @@
 #          model $MOTE_LEAN_MODEL built in, buffers sized by $MOTE_LEAN_MEMORY and only the
 #          kernel/DSP features given (e.g. "mote-runtime/conv mote-dsp/raw"); what
 #          `mote deploy --export firmware` runs (pipeline/src/firmware.rs).
+#        scripts/build-firmware.sh --portable <board>
+#        → <target dir>/portable/<target>/release/<board>: the general agent with the portable
+#          kernels instead of the packed Armv7E-M ones (the firmware bench's baseline).
 set -euo pipefail
 cd "$(dirname "$0")/../device-agent/firmware"
 target_dir="${MOTE_FIRMWARE_TARGET_DIR:-target}"
@@ -20,6 +23,10 @@ if [ "${1:-}" = "--lean" ]; then
     target_dir="$target_dir/lean"
     features=(--no-default-features --features "lean $2")
     shift 2
+elif [ "${1:-}" = "--portable" ]; then
+    target_dir="$target_dir/portable"
+    features=(--features mote-runtime/portable-kernels)
+    shift
 fi
 build() { # board target
     env -u RUSTUP_TOOLCHAIN PATH="/usr/bin:$PATH" CARGO=/usr/bin/cargo RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 \

@@ -452,3 +452,33 @@ fn a_lean_firmware_runs_its_built_in_model_bit_for_bit() {
     assert!(!upload.status.success() && said.contains("built in"), "{said}");
     assert_eq!(live("2"), 2, "still classifying with its model after the refused upload");
 }
+
+/// Issue 17: a depthwise-separable CNN (depthwise and pointwise convolutions, the packed
+/// depthwise kernel on the board) classifies on the emulated Cortex-M4F bit for bit with the host.
+#[test]
+fn a_separable_cnn_runs_bit_for_bit_on_the_board() {
+    let qemu = QemuBoard::boot();
+    let work = tempfile::tempdir().unwrap();
+    let (_, dsp, learn) = mote_e2e::clib::SEPARABLE_CNN;
+    let project = mote_e2e::clib::train_basic_motions(work.path(), 1000, dsp, learn);
+    let blob = std::fs::read(project.join("models/1/model.mote")).unwrap();
+    let model = mote_runtime::Model::parse(&blob).unwrap();
+    let ops: Vec<&str> = model.ops().map(|op| op.name()).collect();
+    assert_eq!(ops.iter().filter(|&&op| op == "depthwise_conv_2d").count(), 2, "{ops:?}");
+    assert_eq!(ops.iter().filter(|&&op| op == "conv_2d").count(), 2, "{ops:?}");
+    mote(work.path(), &["deploy", "--project", "p", "--port", &qemu.pty]);
+    let live = mote(
+        work.path(),
+        &["--json", "live", "--project", "p", "--port", &qemu.pty, "--verify", "--windows", "4"],
+    );
+    let text = String::from_utf8_lossy(&live.stdout);
+    let windows: Vec<serde_json::Value> = text
+        .lines()
+        .filter(|line| line.starts_with('{') && line.contains("\"seq\""))
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(windows.len(), 4, "{text}");
+    for window in &windows {
+        assert_eq!(window["parity"], true, "board and host differ: {window}");
+    }
+}

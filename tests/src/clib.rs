@@ -49,6 +49,13 @@ pub const CNN: ModelSettings = (
     "block = \"conv1d\"\nfilters = [8, 16]\nepochs = 8",
 );
 
+/// Raw window → depthwise-separable 1-D CNN (the same filters as [`CNN`]).
+pub const SEPARABLE_CNN: ModelSettings = (
+    "depthwise-separable CNN: raw → (dw k3 + pw) 8,16 (pool 2) → 4",
+    "block = \"raw\"",
+    "block = \"conv1d\"\nfilters = [8, 16]\nseparable = true\nepochs = 8",
+);
+
 /// A BasicMotions project in `work/p` trained with `dsp`/`learn`: one 10 s window per recording,
 /// windows every `stride_ms` on a board's stream.
 pub fn train_basic_motions(work: &Path, stride_ms: u32, dsp: &str, learn: &str) -> PathBuf {

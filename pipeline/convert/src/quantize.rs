@@ -371,6 +371,41 @@ pub fn quantize(
                 builder.op(OpSpec::Conv2d { input: current, output: next, window, filter, activation });
                 current = next;
             }
+            LayerKind::DepthwiseConv1d { kernel_size } => {
+                let next = tensor(&mut builder, &layer.output_shape, out_quant);
+                // Per-channel scales along the last axis of `[kernel][channels]`: quantize the
+                // channels' rows, then lay them out channel-innermost again (the runtime's order).
+                let channels = layer.weight_shape[1];
+                let by_channel: Vec<f32> = (0..channels)
+                    .flat_map(|c| (0..kernel_size).map(move |k| (k, c)))
+                    .map(|(k, c)| layer.weights[k * channels + c])
+                    .collect();
+                let mut filter =
+                    quantize_channels(&by_channel, &layer.biases, kernel_size, in_quant.scale, out_quant.scale);
+                let rows = filter.weights.clone();
+                for c in 0..channels {
+                    for k in 0..kernel_size {
+                        filter.weights[k * channels + c] = rows[c * kernel_size + k];
+                    }
+                }
+                let window = Window2d {
+                    kernel_height: 1,
+                    kernel_width: kernel_size,
+                    stride_height: 1,
+                    stride_width: 1,
+                    pad_top: 0,
+                    pad_left: 0,
+                };
+                builder.op(OpSpec::DepthwiseConv2d {
+                    input: current,
+                    output: next,
+                    window,
+                    depth_multiplier: 1,
+                    filter,
+                    activation,
+                });
+                current = next;
+            }
             LayerKind::MaxPool1d { size } => {
                 if layer.input_shape.len() != 2 {
                     return Err(unsupported("pooling needs a [time, channels] input"));

@@ -285,6 +285,10 @@ pub enum BlockConfig {
         dense: Vec<usize>,
         /// Dropout probability after the flatten and after each hidden dense layer. Default 0.1.
         dropout: f32,
+        /// Depthwise-separable convolutions: each conv block is a depthwise convolution (one
+        /// `kernel_size` filter per input channel) and a pointwise (1-wide) one to `filters`
+        /// channels — about `kernel_size` times fewer multiply-accumulates. Default false.
+        separable: bool,
     },
     /// K-means anomaly detection on the normalised features (no labels needed).
     KMeans {
@@ -329,7 +333,14 @@ impl BlockConfig {
 
     /// `Conv1d` with its defaults.
     pub fn default_conv1d() -> Self {
-        BlockConfig::Conv1d { filters: vec![8, 16], kernel_size: 3, pool: 2, dense: vec![], dropout: 0.1 }
+        BlockConfig::Conv1d {
+            filters: vec![8, 16],
+            kernel_size: 3,
+            pool: 2,
+            dense: vec![],
+            dropout: 0.1,
+            separable: false,
+        }
     }
 
     /// `KMeans` with its defaults.
@@ -370,7 +381,7 @@ impl LearnConfig {
                 positive_list("hidden", hidden)?;
                 probability("dropout", *dropout)?;
             }
-            BlockConfig::Conv1d { filters, kernel_size, pool, dense, dropout } => {
+            BlockConfig::Conv1d { filters, kernel_size, pool, dense, dropout, .. } => {
                 if filters.is_empty() {
                     return Err(invalid("filters", "needs at least one conv block"));
                 }
@@ -617,6 +628,9 @@ flat_block!(FlatConv1d {
     /// Dropout probability after the flatten and each hidden dense layer.
     #[schemars(range(min = 0), extend("exclusiveMaximum" = 1))]
     dropout: f32 = 0.1,
+    /// Depthwise-separable convolutions (a depthwise and a pointwise convolution per block):
+    /// about kernel_size times fewer multiply-accumulates.
+    separable: bool = false,
 });
 flat_block!(FlatKMeans {
     /// Number of clusters.
@@ -669,6 +683,7 @@ impl TryFrom<FlatLearnConfig> for LearnConfig {
                     pool: flat.pool,
                     dense: flat.dense,
                     dropout: flat.dropout,
+                    separable: flat.separable,
                 })
             }
             FlatLearnConfig::KMeans(flat) => {
@@ -688,10 +703,12 @@ impl From<LearnConfig> for FlatLearnConfig {
             BlockConfig::Dense { hidden, dropout } => FlatLearnConfig::Dense(
                 FlatDense { hidden, dropout, ..FlatDense::default() }.with_common(common),
             ),
-            BlockConfig::Conv1d { filters, kernel_size, pool, dense, dropout } => FlatLearnConfig::Conv1d(
-                FlatConv1d { filters, kernel_size, pool, dense, dropout, ..FlatConv1d::default() }
-                    .with_common(common),
-            ),
+            BlockConfig::Conv1d { filters, kernel_size, pool, dense, dropout, separable } => {
+                FlatLearnConfig::Conv1d(
+                    FlatConv1d { filters, kernel_size, pool, dense, dropout, separable, ..FlatConv1d::default() }
+                        .with_common(common),
+                )
+            }
             BlockConfig::KMeans { clusters } => {
                 FlatLearnConfig::KMeans(FlatKMeans { clusters, ..FlatKMeans::default() }.with_common(common))
             }
@@ -730,14 +747,21 @@ mod tests {
     #[test]
     fn flat_keys_reach_block_and_training_parameters() {
         let config = parse(
-            "block = \"conv1d\"\nfilters = [4]\nkernel_size = 5\npool = 1\ndense = [12]\ndropout = 0.25\n\
+            "block = \"conv1d\"\nfilters = [4]\nkernel_size = 5\npool = 1\ndense = [12]\ndropout = 0.25\nseparable = true\n\
              epochs = 7\nlearning_rate = 0.01\nbatch_size = 8\nvalidation_split = 0.1\n\
              early_stopping_patience = 3\nbackend = \"ndarray\"\nseed = 9",
         )
         .unwrap();
         assert_eq!(
             config.block,
-            BlockConfig::Conv1d { filters: vec![4], kernel_size: 5, pool: 1, dense: vec![12], dropout: 0.25 }
+            BlockConfig::Conv1d {
+                filters: vec![4],
+                kernel_size: 5,
+                pool: 1,
+                dense: vec![12],
+                dropout: 0.25,
+                separable: true,
+            }
         );
         assert_eq!(
             (config.epochs, config.learning_rate, config.batch_size, config.validation_split),

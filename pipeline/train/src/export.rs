@@ -9,6 +9,8 @@
 //!   per row); `y[o] = b[o] + Σ_i w[o][i] · x[i]`.
 //! - `Conv1d`: `weights` is `[filters][kernel][in_channels]`, stride 1, no padding ("valid"):
 //!   `y[t][f] = b[f] + Σ_k Σ_c w[f][k][c] · x[t + k][c]`, `t < time_in - kernel + 1`.
+//! - `DepthwiseConv1d` (the first half of a separable block): `weights` is `[kernel][channels]`,
+//!   one filter per channel, stride 1, valid: `y[t][c] = b[c] + Σ_k w[k][c] · x[t + k][c]`.
 //! - `MaxPool1d`: `y[t][c] = max_{j < size} x[t · size + j][c]` (stride = size, floor).
 //! - `activation` follows the layer; `Softmax` is on the last layer only, giving probabilities.
 //!   Dropout is a training-only layer and does not appear.
@@ -47,7 +49,8 @@ pub struct ExportedLayer {
     pub output_shape: Vec<usize>,
     /// Weights, row-major in `weight_shape` (empty for pooling and flatten).
     pub weights: Vec<f32>,
-    /// `[out, in]` for `Dense`, `[filters, kernel, in_channels]` for `Conv1d`, else empty.
+    /// `[out, in]` for `Dense`, `[filters, kernel, in_channels]` for `Conv1d`, `[kernel, channels]`
+    /// for `DepthwiseConv1d`, else empty.
     pub weight_shape: Vec<usize>,
     /// One bias per output neuron / filter (empty for pooling and flatten).
     pub biases: Vec<f32>,
@@ -63,6 +66,11 @@ pub enum LayerKind {
     Dense,
     /// 1-D convolution over time, stride 1, valid padding.
     Conv1d {
+        /// Kernel length.
+        kernel_size: usize,
+    },
+    /// Depthwise 1-D convolution over time (one filter per channel), stride 1, valid padding.
+    DepthwiseConv1d {
         /// Kernel length.
         kernel_size: usize,
     },
@@ -97,9 +105,31 @@ impl TrainedModel {
         if let Some(sample_shape) = arch.shape {
             let conv_shapes = arch.conv_shapes().expect("checked when built");
             shape = vec![sample_shape.time, sample_shape.channels];
-            for ((conv, &filters), &(time_out, _)) in
-                network.convs.iter().zip(&arch.conv_filters).zip(&conv_shapes[1..])
+            for (block, ((conv, &filters), &(time_out, _))) in
+                network.convs.iter().zip(&arch.conv_filters).zip(&conv_shapes[1..]).enumerate()
             {
+                if let Some(depthwise) = network.depthwise.get(block) {
+                    // burn: [channels][1][kernel] → export: [kernel][channels]
+                    let [channels, _, kernel] = depthwise.weight.dims();
+                    let burn_weights = values(&depthwise.weight);
+                    let mut weights = vec![0.0; burn_weights.len()];
+                    for c in 0..channels {
+                        for k in 0..kernel {
+                            weights[k * channels + c] = burn_weights[c * kernel + k];
+                        }
+                    }
+                    let time = shape[0] - kernel + 1;
+                    layers.push(ExportedLayer {
+                        kind: LayerKind::DepthwiseConv1d { kernel_size: kernel },
+                        input_shape: shape.clone(),
+                        output_shape: vec![time, channels],
+                        weights,
+                        weight_shape: vec![kernel, channels],
+                        biases: depthwise.bias.as_ref().map(values).unwrap_or_else(|| vec![0.0; channels]),
+                        activation: Activation::None,
+                    });
+                    shape = vec![time, channels];
+                }
                 let [_, channels_in, kernel] = conv.weight.dims();
                 // burn: [filters][in][kernel] → export: [filters][kernel][in]
                 let burn_weights = values(&conv.weight);
@@ -214,6 +244,20 @@ impl ExportedModel {
                                 }
                             }
                             y[t * filters + f] = acc;
+                        }
+                    }
+                    y
+                }
+                LayerKind::DepthwiseConv1d { kernel_size } => {
+                    let [time_out, channels] = [layer.output_shape[0], layer.output_shape[1]];
+                    let mut y = vec![0.0; time_out * channels];
+                    for t in 0..time_out {
+                        for c in 0..channels {
+                            let mut acc = layer.biases[c];
+                            for k in 0..kernel_size {
+                                acc += layer.weights[k * channels + c] * x[(t + k) * channels + c];
+                            }
+                            y[t * channels + c] = acc;
                         }
                     }
                     y

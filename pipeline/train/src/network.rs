@@ -36,6 +36,10 @@ pub struct Architecture {
     pub kernel_size: usize,
     /// Max-pool size and stride after each convolution (1 = none).
     pub pool: usize,
+    /// Each conv block is a depthwise convolution (`kernel_size`, one filter per channel) and a
+    /// pointwise one (width 1) to `conv_filters` channels. Absent in older sidecars: false.
+    #[serde(default)]
+    pub separable: bool,
     /// Neurons of each hidden dense layer.
     pub hidden: Vec<usize>,
     /// Dropout probability during training (after the flatten of a CNN and after each hidden layer).
@@ -59,11 +63,12 @@ impl Architecture {
                 conv_filters: vec![],
                 kernel_size: 1,
                 pool: 1,
+                separable: false,
                 hidden: hidden.clone(),
                 dropout: *dropout,
                 n_classes,
             },
-            BlockConfig::Conv1d { filters, kernel_size, pool, dense, dropout } => {
+            BlockConfig::Conv1d { filters, kernel_size, pool, dense, dropout, separable } => {
                 let shape = shape.ok_or_else(|| {
                     TrainError::Architecture(
                         "a conv1d block needs the (time, channels) shape of each row".into(),
@@ -75,6 +80,7 @@ impl Architecture {
                     conv_filters: filters.clone(),
                     kernel_size: *kernel_size,
                     pool: *pool,
+                    separable: *separable,
                     hidden: dense.clone(),
                     dropout: *dropout,
                     n_classes,
@@ -121,7 +127,12 @@ impl Architecture {
             .windows(2)
             .map(|pair| {
                 let ((time_in, channels_in), (_, filters)) = (pair[0], pair[1]);
-                (time_in + 1 - self.kernel_size) * filters * channels_in * self.kernel_size
+                let time_out = time_in + 1 - self.kernel_size;
+                if self.separable {
+                    time_out * channels_in * (self.kernel_size + filters)
+                } else {
+                    time_out * filters * channels_in * self.kernel_size
+                }
             })
             .sum();
         let dense: usize = self.dense_widths().windows(2).map(|pair| pair[0] * pair[1]).sum();
@@ -135,7 +146,11 @@ impl Architecture {
             .windows(2)
             .map(|pair| {
                 let ((_, channels_in), (_, filters)) = (pair[0], pair[1]);
-                filters * channels_in * self.kernel_size + filters
+                if self.separable {
+                    (channels_in * self.kernel_size + channels_in) + (filters * channels_in + filters)
+                } else {
+                    filters * channels_in * self.kernel_size + filters
+                }
             })
             .sum();
         let dense: usize = self.dense_widths().windows(2).map(|pair| pair[0] * pair[1] + pair[1]).sum();
@@ -162,6 +177,9 @@ impl Architecture {
 /// The burn module. Parameters only in `convs`, `hidden`, `output`; the architecture rides along.
 #[derive(Module, Debug)]
 pub struct Network {
+    /// The depthwise convolution of each conv block of a separable network (else empty).
+    pub(crate) depthwise: Vec<Conv1d>,
+    /// Each conv block's convolution (the pointwise one, width 1, in a separable network).
     pub(crate) convs: Vec<Conv1d>,
     pub(crate) pools: Vec<MaxPool1d>,
     pub(crate) hidden: Vec<Linear>,
@@ -174,17 +192,36 @@ impl Network {
     /// A network on `device` with weights drawn from `rng`, or all zeros without one (a shell for
     /// loading a record into).
     pub fn new(arch: &Architecture, device: &Device, mut rng: Option<&mut SmallRng>) -> Self {
+        let mut depthwise = Vec::new();
         let mut convs = Vec::new();
         let mut pools = Vec::new();
         let shapes = arch.conv_shapes().expect("checked by Architecture::new");
         for (&(_, channels_in), &filters) in shapes.iter().zip(&arch.conv_filters) {
-            let fan_in = channels_in * arch.kernel_size;
+            // A separable block: one kernel per channel (groups = channels), then width 1.
+            let kernel = if arch.separable {
+                let k = arch.kernel_size;
+                // No activation between the two convolutions, so Glorot rather than He.
+                let weight = init_values(channels_in * k, glorot_bound(k, k), rng.as_deref_mut());
+                depthwise.push(Conv1d {
+                    weight: param(weight, [channels_in, 1, k], device),
+                    bias: Some(param(vec![0.0; channels_in], [channels_in], device)),
+                    stride: 1,
+                    kernel_size: k,
+                    dilation: 1,
+                    groups: channels_in,
+                    padding: PaddingConfig1d::Valid,
+                });
+                1
+            } else {
+                arch.kernel_size
+            };
+            let fan_in = channels_in * kernel;
             let weight = init_values(filters * fan_in, he_bound(fan_in), rng.as_deref_mut());
             convs.push(Conv1d {
-                weight: param(weight, [filters, channels_in, arch.kernel_size], device),
+                weight: param(weight, [filters, channels_in, kernel], device),
                 bias: Some(param(vec![0.0; filters], [filters], device)),
                 stride: 1,
-                kernel_size: arch.kernel_size,
+                kernel_size: kernel,
                 dilation: 1,
                 groups: 1,
                 padding: PaddingConfig1d::Valid,
@@ -198,7 +235,7 @@ impl Network {
             d_input = d_output;
         }
         let output = linear(d_input, arch.n_classes, glorot_bound(d_input, arch.n_classes), device, rng);
-        Network { convs, pools, hidden, output, arch: arch.clone() }
+        Network { depthwise, convs, pools, hidden, output, arch: arch.clone() }
     }
 
     /// Logits `[batch, n_classes]` for normalised rows `[batch, n_features]`. With `dropout`, masks
@@ -208,7 +245,10 @@ impl Network {
         let mut x = input;
         if let Some(shape) = self.arch.shape {
             let mut series: Tensor<3> = x.reshape([batch, shape.time, shape.channels]).swap_dims(1, 2);
-            for (conv, pool) in self.convs.iter().zip(&self.pools) {
+            for (block, (conv, pool)) in self.convs.iter().zip(&self.pools).enumerate() {
+                if let Some(depthwise) = self.depthwise.get(block) {
+                    series = depthwise.forward(series);
+                }
                 series = activation::relu(conv.forward(series));
                 if pool.kernel_size > 1 {
                     series = pool.forward(series);

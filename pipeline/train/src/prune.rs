@@ -43,7 +43,16 @@ pub(crate) fn shrink(network: &Network, goal_macs: usize, device: &Device) -> Ne
     // Convolutions: keep filters (outputs) and the previous block's kept filters (inputs).
     let input_channels = arch.shape.map_or(0, |shape| shape.channels);
     let mut inputs: Vec<usize> = (0..input_channels).collect();
-    for ((conv, target), keep) in network.convs.iter().zip(&mut pruned.convs).zip(&conv_keep) {
+    for (block, ((conv, target), keep)) in network.convs.iter().zip(&mut pruned.convs).zip(&conv_keep).enumerate() {
+        // A separable block's depthwise convolution keeps the channels that remain coming in.
+        if let (Some(depthwise), Some(target)) = (network.depthwise.get(block), pruned.depthwise.get_mut(block)) {
+            let [_, _, kernel] = depthwise.weight.dims();
+            let weight = values(&depthwise.weight);
+            let kept: Vec<f32> =
+                inputs.iter().flat_map(|&c| weight[c * kernel..(c + 1) * kernel].iter().copied()).collect();
+            target.weight = param(kept, [inputs.len(), 1, kernel], device);
+            target.bias = depthwise.bias.as_ref().map(|bias| param(pick(&values(bias), &inputs), [inputs.len()], device));
+        }
         let [_, channels_in, kernel] = conv.weight.dims();
         let weight = values(&conv.weight);
         let mut kept = Vec::with_capacity(keep.len() * inputs.len() * kernel);
@@ -137,12 +146,17 @@ mod tests {
     use burn::tensor::TensorData;
 
     fn conv() -> Architecture {
+        conv_of(false)
+    }
+
+    fn conv_of(separable: bool) -> Architecture {
         let block = BlockConfig::Conv1d {
             filters: vec![8, 16],
             kernel_size: 3,
             pool: 2,
             dense: vec![12],
             dropout: 0.0,
+            separable,
         };
         Architecture::new(&block, 40 * 3, Some(SampleShape { time: 40, channels: 3 }), 4).unwrap()
     }
@@ -153,6 +167,13 @@ mod tests {
         // conv 38×8×3×3, pool → 19; conv 17×16×8×3, pool → 8; dense 8·16→12; output 12→4.
         assert_eq!(arch.macs(), 38 * 8 * 9 + 17 * 16 * 24 + 128 * 12 + 12 * 4);
         assert_eq!(arch.parameters(), (8 * 9 + 8) + (16 * 24 + 16) + (128 * 12 + 12) + (12 * 4 + 4));
+        // Separable: depthwise 38×3×3 + pointwise 38×3×8, then 17×8×3 + 17×8×16.
+        let separable = conv_of(true);
+        assert_eq!(separable.macs(), 38 * 3 * (3 + 8) + 17 * 8 * (3 + 16) + 128 * 12 + 12 * 4);
+        assert_eq!(
+            separable.parameters(),
+            (3 * 3 + 3) + (8 * 3 + 8) + (8 * 3 + 8) + (16 * 8 + 16) + (128 * 12 + 12) + (12 * 4 + 4)
+        );
     }
 
     /// Removing units keeps what the remaining units compute: when the removed units' weights
@@ -160,8 +181,14 @@ mod tests {
     /// really smaller.
     #[test]
     fn a_pruned_network_computes_what_its_kept_units_did() {
+        for separable in [false, true] {
+            pruned_network_computes_what_its_kept_units_did(separable);
+        }
+    }
+
+    fn pruned_network_computes_what_its_kept_units_did(separable: bool) {
         let device = Device::flex();
-        let arch = conv();
+        let arch = conv_of(separable);
         let mut network = Network::new(&arch, &device, Some(&mut rand::SeedableRng::seed_from_u64(5)));
         // Silence the odd filters of both convolutions and the even neurons of the dense layer.
         for conv in &mut network.convs {
@@ -185,8 +212,13 @@ mod tests {
         let half = Architecture { conv_filters: vec![4, 8], hidden: vec![6], ..arch.clone() };
         let pruned = shrink(&network, half.macs(), &device);
         assert_eq!(pruned.architecture(), &half);
-        assert_eq!(pruned.convs[0].weight.dims(), [4, 3, 3]);
-        assert_eq!(pruned.convs[1].weight.dims(), [8, 4, 3]);
+        let width = if separable { 1 } else { 3 };
+        assert_eq!(pruned.convs[0].weight.dims(), [4, 3, width]);
+        assert_eq!(pruned.convs[1].weight.dims(), [8, 4, width]);
+        if separable {
+            assert_eq!(pruned.depthwise[0].weight.dims(), [3, 1, 3], "the input's channels stay");
+            assert_eq!(pruned.depthwise[1].weight.dims(), [4, 1, 3], "the kept filters' channels");
+        }
         assert_eq!(pruned.hidden[0].weight.dims(), [8 * 8, 6]);
         assert_eq!(pruned.output.weight.dims(), [6, 4]);
 

@@ -77,6 +77,7 @@ fn conv1d_is_deterministic_too() {
             pool: 2,
             dense: vec![8],
             dropout: 0.2,
+            separable: false,
         },
         epochs: 3,
         batch_size: 8,
@@ -104,6 +105,7 @@ fn conv1d_learns_raw_windows() {
             pool: 2,
             dense: vec![],
             dropout: 0.1,
+            separable: false,
         },
         epochs: 40,
         batch_size: 16,
@@ -220,6 +222,7 @@ fn export_describes_the_same_function_as_predict() {
             pool: 2,
             dense: vec![6],
             dropout: 0.1,
+            separable: false,
         },
         epochs: 2,
         ..LearnConfig::default()
@@ -229,8 +232,14 @@ fn export_describes_the_same_function_as_predict() {
         .with_shape(SampleShape { time: 20, channels: 3 })
         .unwrap();
     let conv = train_classifier(&conv_set, &conv_config, &AtomicBool::new(false), keep_going).unwrap();
+    let mut separable_config = conv_config.clone();
+    if let BlockConfig::Conv1d { separable, .. } = &mut separable_config.block {
+        *separable = true;
+    }
+    let separable =
+        train_classifier(&conv_set, &separable_config, &AtomicBool::new(false), keep_going).unwrap();
 
-    for (model, rows) in [(&dense, &test_features[..]), (&conv, &windows[..])] {
+    for (model, rows) in [(&dense, &test_features[..]), (&conv, &windows[..]), (&separable, &windows[..])] {
         let exported = model.export();
         assert_eq!(exported.layers.last().unwrap().activation, mote_train::Activation::Softmax);
         for (row, probabilities) in rows.chunks_exact(model.n_features()).zip(model.predict(rows)) {
@@ -258,6 +267,31 @@ fn export_describes_the_same_function_as_predict() {
     assert_eq!(conv_export.layers[0].weight_shape, vec![4, 3, 3]);
     assert_eq!(conv_export.layers[4].output_shape, vec![3 * 5]);
     assert_eq!(conv_export.layers[5].weight_shape, vec![6, 15]);
+
+    // Separable: a depthwise convolution (one kernel per channel) then a pointwise one per block.
+    let separable_export = separable.export();
+    let kinds: Vec<_> = separable_export.layers.iter().map(|layer| layer.kind).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            DepthwiseConv1d { kernel_size: 3 },
+            Conv1d { kernel_size: 1 },
+            MaxPool1d { size: 2 },
+            DepthwiseConv1d { kernel_size: 3 },
+            Conv1d { kernel_size: 1 },
+            MaxPool1d { size: 2 },
+            Flatten,
+            Dense,
+            Dense
+        ]
+    );
+    assert_eq!(separable_export.layers[0].weight_shape, vec![3, 3]);
+    assert_eq!(separable_export.layers[0].activation, mote_train::Activation::None);
+    assert_eq!(separable_export.layers[1].weight_shape, vec![4, 1, 3]);
+    assert_eq!(separable_export.layers[3].weight_shape, vec![3, 4]);
+    assert_eq!(separable_export.layers[6].output_shape, vec![3 * 5]);
+    let macs = |model: &mote_train::TrainedModel| model.architecture().macs();
+    assert!(macs(&separable) < macs(&conv), "{} vs {}", macs(&separable), macs(&conv));
 }
 
 #[test]

@@ -74,7 +74,7 @@ fn masks_are_drawn_from_the_seed() {
         .with_augmented(&features, &origin)
         .unwrap();
     let config = |augment: Option<Augment>, seed| LearnConfig {
-        block: BlockConfig::Conv1d { filters: vec![4], kernel_size: 3, pool: 2, dense: vec![], dropout: 0.0 },
+        block: BlockConfig::Conv1d { filters: vec![4], kernel_size: 3, pool: 2, dense: vec![], dropout: 0.0, separable: false },
         epochs: 4,
         seed,
         augment,
@@ -167,6 +167,7 @@ fn pruning_removes_units_until_the_macs_fit() {
             pool: 2,
             dense: vec![16],
             dropout: 0.1,
+            separable: false,
         },
         epochs: 40,
         prune: Some(Prune { target: 0.6, steps: 3, fine_tune_epochs: 8 }),

@@ -251,11 +251,11 @@ impl Conv2d<'_> {
     /// On Armv7E-M cores this runs the packed kernel ([`Conv2d::run_packed`]), elsewhere the
     /// reference loop ([`Conv2d::run_reference`]); both give the same integers.
     pub fn run(&self, input: &[i8], output: &mut [i8]) -> bool {
-        #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+        #[cfg(all(target_arch = "arm", target_feature = "dsp", not(feature = "portable-kernels")))]
         {
             self.run_packed(input, output)
         }
-        #[cfg(not(all(target_arch = "arm", target_feature = "dsp")))]
+        #[cfg(not(all(target_arch = "arm", target_feature = "dsp", not(feature = "portable-kernels"))))]
         {
             self.run_reference(input, output)
         }
@@ -263,11 +263,11 @@ impl Conv2d<'_> {
 
     /// [`Conv2d::run`] with the interpreter's scratch memory.
     pub(crate) fn run_in(&self, input: &[i8], output: &mut [i8], scratch: &mut Scratch) -> bool {
-        #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+        #[cfg(all(target_arch = "arm", target_feature = "dsp", not(feature = "portable-kernels")))]
         {
             self.run_packed_in(input, output, scratch)
         }
-        #[cfg(not(all(target_arch = "arm", target_feature = "dsp")))]
+        #[cfg(not(all(target_arch = "arm", target_feature = "dsp", not(feature = "portable-kernels"))))]
         {
             let _ = scratch;
             self.run_reference(input, output)
@@ -558,11 +558,11 @@ impl DepthwiseConv2d<'_> {
     /// On Armv7E-M cores this runs [`DepthwiseConv2d::run_packed`], elsewhere
     /// [`DepthwiseConv2d::run_reference`]; both give the same integers.
     pub fn run(&self, input: &[i8], output: &mut [i8]) -> bool {
-        #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+        #[cfg(all(target_arch = "arm", target_feature = "dsp", not(feature = "portable-kernels")))]
         {
             self.run_packed(input, output)
         }
-        #[cfg(not(all(target_arch = "arm", target_feature = "dsp")))]
+        #[cfg(not(all(target_arch = "arm", target_feature = "dsp", not(feature = "portable-kernels"))))]
         {
             self.run_reference(input, output)
         }

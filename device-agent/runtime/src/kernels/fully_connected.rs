@@ -45,11 +45,11 @@ impl FullyConnected<'_> {
     /// On Armv7E-M cores this runs [`FullyConnected::run_packed`], elsewhere
     /// [`FullyConnected::run_reference`]; both give the same integers.
     pub fn run(&self, input: &[i8], output: &mut [i8]) -> bool {
-        #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+        #[cfg(all(target_arch = "arm", target_feature = "dsp", not(feature = "portable-kernels")))]
         {
             self.run_packed(input, output)
         }
-        #[cfg(not(all(target_arch = "arm", target_feature = "dsp")))]
+        #[cfg(not(all(target_arch = "arm", target_feature = "dsp", not(feature = "portable-kernels"))))]
         {
             self.run_reference(input, output)
         }
@@ -57,11 +57,11 @@ impl FullyConnected<'_> {
 
     /// [`FullyConnected::run`] with the interpreter's scratch memory.
     pub(crate) fn run_in(&self, input: &[i8], output: &mut [i8], scratch: &mut Scratch) -> bool {
-        #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+        #[cfg(all(target_arch = "arm", target_feature = "dsp", not(feature = "portable-kernels")))]
         {
             self.run_packed_in(input, output, &mut scratch.fields[0])
         }
-        #[cfg(not(all(target_arch = "arm", target_feature = "dsp")))]
+        #[cfg(not(all(target_arch = "arm", target_feature = "dsp", not(feature = "portable-kernels"))))]
         {
             let _ = scratch;
             self.run_reference(input, output)

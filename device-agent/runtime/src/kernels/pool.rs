@@ -84,11 +84,11 @@ impl Pool2d {
     /// On Armv7E-M cores this runs [`Pool2d::max_packed`], elsewhere [`Pool2d::max_reference`];
     /// both give the same bytes.
     pub fn max(&self, input: &[i8], output: &mut [i8]) -> bool {
-        #[cfg(all(target_arch = "arm", target_feature = "dsp"))]
+        #[cfg(all(target_arch = "arm", target_feature = "dsp", not(feature = "portable-kernels")))]
         {
             self.max_packed(input, output)
         }
-        #[cfg(not(all(target_arch = "arm", target_feature = "dsp")))]
+        #[cfg(not(all(target_arch = "arm", target_feature = "dsp", not(feature = "portable-kernels"))))]
         {
             self.max_reference(input, output)
         }
