@@ -1,20 +1,25 @@
 //! The firmware on the emulated Cortex-M4F (QEMU mps2-an386, `-icount shift=0`: one instruction
-//! per virtual nanosecond): instructions per window for DSP and inference with three models
-//! trained here, instructions per MAC and per DSP input value, the ELF split into runtime, DSP,
-//! agent and the rest, static RAM, and the stack's high-water mark read from painted memory
-//! through QEMU's monitor after all the inference ran.
+//! per virtual nanosecond): instructions per window for DSP and inference with four models
+//! trained here (dense, 1-D CNN, depthwise-separable CNN, spectral → dense), on the general agent
+//! with the packed Armv7E-M kernels and on the same agent with the portable kernels (the
+//! baseline, `scripts/build-firmware.sh --portable`); the peer engine `microflow` running the same
+//! three networks on the same emulated core (`scripts/peers/microflow-m4f.sh`); the lean firmware
+//! for the BasicMotions impulse (`mote deploy --export firmware`) on the emulated board and the
+//! micro:bit v2, next to the general agent: flash and static RAM by part; and the stack's
+//! high-water mark read from painted memory through QEMU's monitor after all the inference ran.
 //!
-//! `cargo test -p mote-e2e --bench firmware` (debug profile, as the other benches here; after `scripts/build-firmware.sh`; trains with the
-//! debug-built `mote`). Figures in docs/benchmarks.md.
+//! `cargo test -p mote-e2e --bench firmware` (debug profile, as the other benches here; after
+//! `scripts/build-firmware.sh`; trains with the debug-built `mote`; the peer needs the Python venv
+//! the script installs). `MOTE_BENCH_PEER=0` skips the peer. Figures in docs/benchmarks.md.
 
-use std::collections::BTreeMap;
 use std::io::{Read as _, Write as _};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use mote_e2e::clib::{CNN, DENSE, ModelSettings, mote, train_basic_motions};
+use mote_e2e::clib::{CNN, DENSE, ModelSettings, SEPARABLE_CNN, mote, train_basic_motions};
 use mote_pipeline::emulator::{BootOptions, EmulatedBoard};
+use mote_pipeline::firmware::{Footprint, footprint};
 
 /// From the firmware (device-agent/firmware/qemu-mps2-an386/src/main.rs).
 const STACK_TOP: u32 = 0x2040_0000;
@@ -22,16 +27,23 @@ const STACK_PAINTED: u32 = 64 * 1024;
 const STACK_PAINT: u32 = 0x5354_4b21;
 const WINDOWS: usize = 6;
 
-struct Measured {
+/// A model trained here, with what the pipeline says about it.
+struct Trained {
     name: &'static str,
+    /// The peer network it matches (`dense`, `cnn`, `dscnn`).
+    peer: Option<&'static str>,
+    work: tempfile::TempDir,
     macs: u64,
-    dsp_values: u64,
     blob: usize,
     arena: usize,
-    dsp: Vec<u64>,
-    nn: Vec<u64>,
     /// The pipeline's estimate for the Cortex-M4F (cycles for NN and DSP).
     estimated: (f64, f64),
+}
+
+/// Instructions per window on one firmware: DSP and NN, one entry per window.
+struct Counts {
+    dsp: Vec<u64>,
+    nn: Vec<u64>,
 }
 
 fn median(values: &[u64]) -> u64 {
@@ -41,22 +53,10 @@ fn median(values: &[u64]) -> u64 {
 }
 
 /// Trains BasicMotions with `dsp`/`learn` settings (stride 1 s, so the board classifies once a
-/// second), uploads it, and reads WINDOWS results with their instruction counts.
-fn measure((name, dsp, learn): ModelSettings, port: &str) -> Measured {
+/// second).
+fn train((name, dsp, learn): ModelSettings, peer: Option<&'static str>) -> Trained {
     let work = tempfile::tempdir().unwrap();
     train_basic_motions(work.path(), 1000, dsp, learn);
-    mote(work.path(), &["deploy", "--project", "p", "--port", port]);
-    let text = mote(
-        work.path(),
-        &["--json", "live", "--project", "p", "--port", port, "--windows", &WINDOWS.to_string()],
-    );
-    let (mut dsp_counts, mut nn_counts) = (Vec::new(), Vec::new());
-    for line in text.lines().filter(|line| line.starts_with('{') && line.contains("\"seq\"")) {
-        let window: serde_json::Value = serde_json::from_str(line).unwrap();
-        dsp_counts.push(window["dsp_instructions"].as_u64().expect("instructions counted"));
-        nn_counts.push(window["nn_instructions"].as_u64().expect("instructions counted"));
-    }
-    assert_eq!(nn_counts.len(), WINDOWS, "{text}");
     let blob = std::fs::read(work.path().join("p/models/1/model.mote")).unwrap();
     let model = mote_runtime::Model::parse(&blob).expect("the trained blob parses");
     let footprint = mote_convert::estimate::Footprint::of(&model);
@@ -65,61 +65,25 @@ fn measure((name, dsp, learn): ModelSettings, port: &str) -> Measured {
         footprint.nn_cycles(m4f),
         footprint.dsp_values as f64 * f64::from(footprint.dsp_instructions_per_value),
     );
-    Measured {
-        name,
-        macs: model.macs(),
-        dsp_values: 100 * 6, // a 10 s window at 10 Hz, 6 axes
-        blob: blob.len(),
-        arena: model.arena_len(),
-        dsp: dsp_counts,
-        nn: nn_counts,
-        estimated,
-    }
+    Trained { name, peer, macs: model.macs(), blob: blob.len(), arena: model.arena_len(), estimated, work }
 }
 
-/// Code and read-only data per part of the firmware, from the ELF's symbols.
-fn elf_split(elf: &Path) -> BTreeMap<&'static str, u64> {
-    let output = Command::new("arm-none-eabi-nm")
-        .args(["--print-size", "--size-sort", "--demangle"])
-        .arg(elf)
-        .output()
-        .expect("arm-none-eabi-nm (binutils-arm-none-eabi) runs");
-    let mut parts = BTreeMap::new();
-    for line in String::from_utf8_lossy(&output.stdout).lines() {
-        let fields: Vec<&str> = line.splitn(4, ' ').collect();
-        let [_, size, kind, name] = fields[..] else { continue };
-        if !matches!(kind, "t" | "T" | "r" | "R") {
-            continue;
-        }
-        let size = u64::from_str_radix(size, 16).unwrap_or(0);
-        let part = if name.contains("mote_runtime") {
-            "runtime"
-        } else if name.contains("mote_dsp") || name.contains("microfft") {
-            "DSP"
-        } else if name.contains("mote_agent") || name.contains("mote_wire") || name.contains("postcard") {
-            "agent + wire"
-        } else if name.contains("REPLAY") {
-            "replay table"
-        } else {
-            "board, core and the rest"
-        };
-        *parts.entry(part).or_insert(0) += size;
+/// Uploads the model to the board on `port` and reads WINDOWS results with their instruction
+/// counts (and the host's parity check of each).
+fn measure(trained: &Trained, port: &str) -> Counts {
+    let dir = trained.work.path();
+    mote(dir, &["deploy", "--project", "p", "--port", port]);
+    let text =
+        mote(dir, &["--json", "live", "--project", "p", "--port", port, "--verify", "--windows", &WINDOWS.to_string()]);
+    let (mut dsp, mut nn) = (Vec::new(), Vec::new());
+    for line in text.lines().filter(|line| line.starts_with('{') && line.contains("\"seq\"")) {
+        let window: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(window["parity"], true, "{}: board and host differ: {window}", trained.name);
+        dsp.push(window["dsp_instructions"].as_u64().expect("instructions counted"));
+        nn.push(window["nn_instructions"].as_u64().expect("instructions counted"));
     }
-    parts
-}
-
-/// `.text`, `.rodata`, `.data`, `.bss` sizes.
-fn sections(elf: &Path) -> BTreeMap<String, u64> {
-    let output =
-        Command::new("arm-none-eabi-size").arg("-A").arg(elf).output().expect("arm-none-eabi-size runs");
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| {
-            let mut fields = line.split_whitespace();
-            let (name, size) = (fields.next()?, fields.next()?.parse().ok()?);
-            name.starts_with('.').then(|| (name.to_string(), size))
-        })
-        .collect()
+    assert_eq!(nn.len(), WINDOWS, "{text}");
+    Counts { dsp, nn }
 }
 
 /// The deepest the stack went: painted words still intact from the bottom of the painted span.
@@ -158,59 +122,177 @@ fn stack_high_water(monitor: &Path) -> u32 {
     STACK_PAINTED - intact * 4
 }
 
+/// The general agent's ELF for `board` (built by the test command's firmware step).
+fn general_elf(board: &str) -> PathBuf {
+    mote_pipeline::firmware::board_elf(board, "thumbv7em-none-eabihf")
+}
+
+fn read_footprint(elf: &Path) -> Footprint {
+    footprint(&std::fs::read(elf).unwrap_or_else(|e| panic!("{}: {e}", elf.display()))).unwrap()
+}
+
+/// One column per firmware: flash and static RAM by part.
+fn print_footprints(columns: &[(String, Footprint)]) {
+    let mut parts: Vec<String> = Vec::new();
+    for (_, footprint) in columns {
+        for (part, _) in &footprint.flash_parts {
+            if !parts.contains(part) {
+                parts.push(part.clone());
+            }
+        }
+    }
+    let names: Vec<&str> = columns.iter().map(|(name, _)| name.as_str()).collect();
+    println!("| flash (B) | {} |", names.join(" | "));
+    println!("|---|{}", "---|".repeat(columns.len()));
+    for part in &parts {
+        let cells: Vec<String> = columns
+            .iter()
+            .map(|(_, f)| f.flash_parts.iter().find(|(p, _)| p == part).map_or(0, |(_, b)| *b).to_string())
+            .collect();
+        println!("| {part} | {} |", cells.join(" | "));
+    }
+    let totals: Vec<String> = columns.iter().map(|(_, f)| format!("**{}**", f.flash)).collect();
+    println!("| **total** | {} |", totals.join(" | "));
+    let mut ram_parts: Vec<String> = Vec::new();
+    for (_, footprint) in columns {
+        for (part, _) in &footprint.ram_parts {
+            if !ram_parts.contains(part) {
+                ram_parts.push(part.clone());
+            }
+        }
+    }
+    println!("| static RAM (B) | {} |", names.join(" | "));
+    for part in &ram_parts {
+        let cells: Vec<String> = columns
+            .iter()
+            .map(|(_, f)| f.ram_parts.iter().find(|(p, _)| p == part).map_or(0, |(_, b)| *b).to_string())
+            .collect();
+        println!("| {part} | {} |", cells.join(" | "));
+    }
+    let totals: Vec<String> = columns.iter().map(|(_, f)| format!("**{}**", f.static_ram)).collect();
+    println!("| **total static RAM** | {} |", totals.join(" | "));
+}
+
 fn main() {
-    let elf = mote_e2e::qemu::firmware_elf();
+    let packed_elf = mote_e2e::qemu::firmware_elf();
+    let status = Command::new("bash")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/build-firmware.sh"))
+        .args(["--portable", "qemu-mps2-an386"])
+        .status()
+        .unwrap();
+    assert!(status.success(), "scripts/build-firmware.sh --portable");
+    let portable_elf = {
+        let packed = packed_elf.to_str().unwrap();
+        let at = packed.rfind("/thumbv7em-none-eabihf/").unwrap();
+        PathBuf::from(format!("{}/portable{}", &packed[..at], &packed[at..]))
+    };
     let dir = tempfile::tempdir().unwrap();
     let monitor = dir.path().join("monitor.sock");
-    let board = EmulatedBoard::boot(&BootOptions {
-        elf: Some(elf.clone()),
-        register: false,
-        monitor: Some(monitor.clone()),
-    })
-    .expect("the emulated board boots");
+    let packed_board =
+        EmulatedBoard::boot(&BootOptions { elf: Some(packed_elf.clone()), register: false, monitor: Some(monitor.clone()) })
+            .expect("the emulated board boots");
+    let portable_board =
+        EmulatedBoard::boot(&BootOptions { elf: Some(portable_elf.clone()), register: false, monitor: None })
+            .expect("the emulated board with the portable kernels boots");
 
     let spectral = (
         "spectral (FFT 64) → dense 30-16-4",
         "block = \"spectral\"",
         "block = \"dense\"\nhidden = [30, 16]\nepochs = 60",
     );
-    let runs = [measure(DENSE, &board.port), measure(CNN, &board.port), measure(spectral, &board.port)];
+    let models = [
+        train(DENSE, Some("dense")),
+        train(CNN, Some("cnn")),
+        train(SEPARABLE_CNN, Some("dscnn")),
+        train(spectral, None),
+    ];
+    let runs: Vec<(Counts, Counts)> =
+        models.iter().map(|m| (measure(m, &packed_board.port), measure(m, &portable_board.port))).collect();
     let stack = stack_high_water(&monitor);
-    drop(board);
+    drop((packed_board, portable_board));
+
+    let peers = if std::env::var("MOTE_BENCH_PEER").as_deref() == Ok("0") {
+        Vec::new()
+    } else {
+        mote_e2e::peer::microflow_m4f()
+    };
 
     println!("instructions per window on the emulated Cortex-M4F ({WINDOWS} windows each, median):");
     println!(
-        "| model | MACs | NN instructions (estimate) | per MAC | DSP instructions (estimate) | per input value | blob | arena |"
+        "| model | MACs | NN portable kernels | NN packed (estimate) | speed-up | per MAC portable → packed | DSP instructions (estimate) | blob | arena |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
-    for run in &runs {
-        let (nn, dsp) = (median(&run.nn), median(&run.dsp));
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for (model, (packed, portable)) in models.iter().zip(&runs) {
+        let (nn, nn_portable, dsp) = (median(&packed.nn), median(&portable.nn), median(&packed.dsp));
+        let per_mac = |n: u64| n as f64 / model.macs.max(1) as f64;
         println!(
-            "| {} | {} | {} ({:.0}) | {:.2} | {} ({:.0}) | {:.1} | {} B | {} B |",
-            run.name,
-            run.macs,
+            "| {} | {} | {} | {} ({:.0}) | {:.2}× | {:.2} → {:.2} | {} ({:.0}) | {} B | {} B |",
+            model.name,
+            model.macs,
+            nn_portable,
             nn,
-            run.estimated.0,
-            nn as f64 / run.macs.max(1) as f64,
+            model.estimated.0,
+            nn_portable as f64 / nn as f64,
+            per_mac(nn_portable),
+            per_mac(nn),
             dsp,
-            run.estimated.1,
-            dsp as f64 / run.dsp_values as f64,
-            run.blob,
-            run.arena
+            model.estimated.1,
+            model.blob,
+            model.arena
         );
         let spread = |v: &[u64]| v.iter().max().unwrap() - v.iter().min().unwrap();
-        println!("|   (spread across windows: NN {}, DSP {}) |", spread(&run.nn), spread(&run.dsp));
+        println!("|   (spread across windows: NN {}, DSP {}) |", spread(&packed.nn), spread(&packed.dsp));
     }
-    println!();
-    println!("ELF {} — code and read-only data by part (symbol sizes):", elf.display());
-    for (part, size) in elf_split(&elf) {
-        println!("  {part:<28} {size:>8} B");
-    }
-    let sections = sections(&elf);
-    for name in [".vector_table", ".text", ".rodata", ".data", ".bss", ".uninit"] {
-        if let Some(size) = sections.get(name) {
-            println!("  section {name:<20} {size:>8} B");
+    if !peers.is_empty() {
+        println!();
+        println!("against the peer on the same emulated core (instructions per inference):");
+        println!("| network | Mote (packed) | {} | Mote / peer | peer per MAC | peer flash (B) | peer stack (B) |", peers[0].engine);
+        println!("|---|---|---|---|---|---|---|");
+        for (model, (packed, _)) in models.iter().zip(&runs) {
+            let Some(peer) = peers.iter().find(|p| Some(p.network.as_str()) == model.peer) else { continue };
+            let nn = median(&packed.nn);
+            println!(
+                "| {} | {nn} | {} | {:.2} | {:.1} | {} | {} |",
+                model.name,
+                peer.instructions,
+                nn as f64 / peer.instructions as f64,
+                peer.instructions_per_mac(),
+                peer.flash,
+                peer.stack
+            );
+        }
+        for peer in &peers {
+            println!(
+                "  peer {} {}: {} MACs, flash {} B (over an empty harness {} B) {:?}, static RAM {} B, stack {} B (harness {} B), output {:?} (LiteRT {:?})",
+                peer.engine,
+                peer.network,
+                peer.macs,
+                peer.flash,
+                peer.flash_over_baseline,
+                peer.flash_split,
+                peer.static_ram,
+                peer.stack,
+                peer.stack_baseline,
+                peer.output,
+                peer.litert_output
+            );
         }
     }
-    println!("stack high-water (painted {STACK_PAINTED} B below {STACK_TOP:#x}): {stack} B");
+
+    // The lean firmware for the BasicMotions impulse (the dense model) next to the general agent.
+    println!();
+    println!("firmware footprints (ELF sections and symbols; the stack comes on top of static RAM):");
+    let impulse = &models[0];
+    let mut columns = Vec::new();
+    for board in ["qemu-mps2-an386", "microbit-v2"] {
+        let out = impulse.work.path().join(format!("lean-{board}"));
+        mote(
+            impulse.work.path(),
+            &["deploy", "--project", "p", "--export", "firmware", "--board", board, "--out", out.to_str().unwrap()],
+        );
+        columns.push((format!("{board} general"), read_footprint(&general_elf(board))));
+        columns.push((format!("{board} lean (BasicMotions)"), read_footprint(&out.join(format!("{board}.elf")))));
+    }
+    print_footprints(&columns);
+    println!("stack high-water of the general agent on the emulated board (painted {STACK_PAINTED} B below {STACK_TOP:#x}), after every model ran: {stack} B");
 }

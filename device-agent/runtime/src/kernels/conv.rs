@@ -11,7 +11,7 @@ use crate::kernels::le::LeI32;
 use crate::kernels::packed::{
     CHANNEL_BLOCK, ChannelBlock, PACKED_VALUES, Packed, Scratch, dot_two_by_two, dot_two_rows, offset_fits,
 };
-use crate::kernels::quant::{ActivationRange, ChannelRequant, output_value};
+use crate::kernels::quant::{ActivationRange, ChannelRequant};
 use crate::kernels::simd::{pair, sadd16, smlabb, smlatt, sxtb16, sxtb16_ror8, word};
 
 /// Dimensions of an activation tensor stored as `[height][width][channels]`, row-major.
@@ -612,8 +612,9 @@ impl DepthwiseConv2d<'_> {
 
     /// [`DepthwiseConv2d::run`] four channels at a time (depth multiplier 1): per tap one word of
     /// four inputs and one of four weights, split by `SXTB16` and multiplied lane by lane
-    /// (`SMLABB`, `SMLATT`) into four accumulators. Other depth multipliers and the last
-    /// `channels % 4` channels take the reference loop's arithmetic.
+    /// (`SMLABB`, `SMLATT`) into four accumulators. Biases and multipliers are decoded once per
+    /// block of [`CHANNEL_BLOCK`] channels, not per output. Other depth multipliers take the
+    /// reference loop; the last `channels % 4` channels of a block its arithmetic.
     pub fn run_packed(&self, input: &[i8], output: &mut [i8]) -> bool {
         if !self.accepts(input.len(), output.len()) {
             return false;
@@ -622,57 +623,91 @@ impl DepthwiseConv2d<'_> {
             return self.run_reference(input, output);
         }
         let Shape3 { height: output_height, width: output_width, channels } = self.output_shape;
-        let offset_pair = pair(self.input_offset, self.input_offset);
-        let quads = channels / 4 * 4;
-        for output_y in 0..output_height {
-            for output_x in 0..output_width {
-                let output_pixel = (output_y * output_width + output_x) * channels;
-                // (input index, filter index) of channel 0 at every tap inside the input.
-                let taps = self.window.taps_of(self.input_shape, output_y, output_x);
-                let tap_offsets = || taps.clone().map(|(pixel, tap)| (pixel * channels, tap * channels));
-                for first in (0..quads).step_by(4) {
-                    let mut acc = [0i32; 4];
-                    for (lane, value) in acc.iter_mut().enumerate() {
-                        *value = self.bias.get(first + lane);
+        let Window2d { kernel_height, kernel_width, stride_height, stride_width, pad_top, pad_left } = self.window;
+        let input_width = self.input_shape.width;
+        // Output columns whose taps all lie inside the input row; with a one-row kernel and no
+        // top padding, their taps are `kernel_width` consecutive pixels (the 1-D case).
+        let interior = match (input_width + pad_left).checked_sub(kernel_width) {
+            Some(room) if kernel_height == 1 && pad_top == 0 => {
+                pad_left.div_ceil(stride_width)..(room / stride_width + 1).min(output_width)
+            }
+            _ => 0..0,
+        };
+        for block_start in (0..channels).step_by(CHANNEL_BLOCK) {
+            let block_end = (block_start + CHANNEL_BLOCK).min(channels);
+            let block = ChannelBlock::load(&self.bias, &self.requant, block_start..block_end);
+            for output_y in 0..output_height {
+                for output_x in 0..output_width {
+                    let output_pixel = (output_y * output_width + output_x) * channels;
+                    // (input index, filter index) of channel 0 at every tap inside the input.
+                    if interior.contains(&output_x) {
+                        let first_pixel = output_y * stride_height * input_width + output_x * stride_width - pad_left;
+                        let taps = (0..kernel_width).map(move |tap| ((first_pixel + tap) * channels, tap * channels));
+                        self.depthwise_position(input, output, &block, block_start..block_end, output_pixel, taps);
+                    } else {
+                        let taps = self.window.taps_of(self.input_shape, output_y, output_x);
+                        let taps = taps.map(move |(pixel, tap)| (pixel * channels, tap * channels));
+                        self.depthwise_position(input, output, &block, block_start..block_end, output_pixel, taps);
                     }
-                    for (input_at, filter_at) in tap_offsets() {
-                        let (Some(inputs), Some(weights)) = (
-                            input[input_at + first..].first_chunk::<4>(),
-                            self.filter[filter_at + first..].first_chunk::<4>(),
-                        ) else {
-                            continue;
-                        };
-                        let (inputs, weights) = (word(inputs), word(weights));
-                        let inputs_even = sadd16(sxtb16(inputs), offset_pair);
-                        let inputs_odd = sadd16(sxtb16_ror8(inputs), offset_pair);
-                        let (weights_even, weights_odd) = (sxtb16(weights), sxtb16_ror8(weights));
-                        acc[0] = smlabb(inputs_even, weights_even, acc[0]);
-                        acc[2] = smlatt(inputs_even, weights_even, acc[2]);
-                        acc[1] = smlabb(inputs_odd, weights_odd, acc[1]);
-                        acc[3] = smlatt(inputs_odd, weights_odd, acc[3]);
-                    }
-                    for (lane, value) in acc.iter().enumerate() {
-                        let multiplier = self.requant.channel(first + lane);
-                        output[output_pixel + first + lane] =
-                            output_value(&multiplier, *value, self.output_offset, self.activation);
-                    }
-                }
-                for channel in quads..channels {
-                    let mut acc = self.bias.get(channel);
-                    for (input_at, filter_at) in tap_offsets() {
-                        let shifted_input =
-                            i32::from(input[input_at + channel]).wrapping_add(self.input_offset);
-                        acc = acc.wrapping_add(
-                            shifted_input.wrapping_mul(i32::from(self.filter[filter_at + channel])),
-                        );
-                    }
-                    let multiplier = self.requant.channel(channel);
-                    output[output_pixel + channel] =
-                        output_value(&multiplier, acc, self.output_offset, self.activation);
                 }
             }
         }
         true
+    }
+
+    /// The outputs of channels `block_channels` (decoded in `block`) at one output position whose
+    /// taps are `taps`: `(input index, filter index)` of channel 0 at each tap inside the input.
+    /// Tap by tap, the block's row of inputs meets the same row of weights: four channels per
+    /// step (`SXTB16`, `SMLABB`, `SMLATT`), the last `len % 4` one by one.
+    #[inline(always)]
+    fn depthwise_position(
+        &self,
+        input: &[i8],
+        output: &mut [i8],
+        block: &ChannelBlock,
+        block_channels: Range<usize>,
+        output_pixel: usize,
+        taps: impl Iterator<Item = (usize, usize)>,
+    ) {
+        let len = block_channels.len();
+        let offset_pair = pair(self.input_offset, self.input_offset);
+        let mut acc: [i32; CHANNEL_BLOCK] = core::array::from_fn(|local| block.bias(local));
+        let acc = &mut acc[..len.min(CHANNEL_BLOCK)];
+        for (input_at, filter_at) in taps {
+            let start = block_channels.start;
+            let (Some(inputs), Some(weights)) =
+                (input.get(input_at + start..input_at + start + len), self.filter.get(filter_at + start..filter_at + start + len))
+            else {
+                continue;
+            };
+            let mut lanes = acc.chunks_exact_mut(4);
+            let mut input_quads = inputs.chunks_exact(4);
+            let mut weight_quads = weights.chunks_exact(4);
+            for ((lane, inputs), weights) in (&mut lanes).zip(&mut input_quads).zip(&mut weight_quads) {
+                let (Some(inputs), Some(weights)) = (inputs.first_chunk::<4>(), weights.first_chunk::<4>()) else {
+                    continue;
+                };
+                let (inputs, weights) = (word(inputs), word(weights));
+                let inputs_even = sadd16(sxtb16(inputs), offset_pair);
+                let inputs_odd = sadd16(sxtb16_ror8(inputs), offset_pair);
+                let (weights_even, weights_odd) = (sxtb16(weights), sxtb16_ror8(weights));
+                lane[0] = smlabb(inputs_even, weights_even, lane[0]);
+                lane[2] = smlatt(inputs_even, weights_even, lane[2]);
+                lane[1] = smlabb(inputs_odd, weights_odd, lane[1]);
+                lane[3] = smlatt(inputs_odd, weights_odd, lane[3]);
+            }
+            let rest = lanes.into_remainder().iter_mut().zip(input_quads.remainder()).zip(weight_quads.remainder());
+            for ((lane, &value), &weight) in rest {
+                let shifted_input = i32::from(value).wrapping_add(self.input_offset);
+                *lane = lane.wrapping_add(shifted_input.wrapping_mul(i32::from(weight)));
+            }
+        }
+        let first = output_pixel + block_channels.start;
+        if let Some(out) = output.get_mut(first..first + len) {
+            for (local, (slot, &value)) in out.iter_mut().zip(acc.iter()).enumerate() {
+                *slot = block.output(local, value, self.output_offset, self.activation);
+            }
+        }
     }
 
     /// Multiply-accumulates one run performs: taps inside the input times `out_channels`,
@@ -1477,10 +1512,11 @@ mod tests {
 
         #[test]
         /// Both kernels, as for convolutions (the packed one takes four channels at a time with
-        /// depth multiplier 1).
+        /// depth multiplier 1, in blocks of 32 channels).
         fn depthwise_matches_the_naive_reference(
             (plane_input, plane_output, window) in plane_geometry(),
-            in_channels in 0usize..19,
+            // Past 32 channels too: the packed kernel decodes them in blocks of CHANNEL_BLOCK.
+            in_channels in prop_oneof![3 => 0usize..19, 1 => 30usize..40],
             depth_multiplier in prop_oneof![3 => Just(1usize), 1 => 2usize..4],
             with_bias in any::<bool>(),
             seed in any::<u64>(),

@@ -105,36 +105,64 @@ impl Pool2d {
             return true;
         }
         let Shape3 { height: output_height, width: output_width, channels } = self.output_shape;
-        let splat = |value: i32| u32::from_ne_bytes([value.clamp(-128, 127) as i8 as u8; 4]);
-        let (low, high) = (splat(self.activation.min), splat(self.activation.max));
-        let quads = channels / 4 * 4;
+        let Window2d { kernel_height, kernel_width, stride_height, stride_width, pad_top, pad_left } = self.window;
+        let input_width = self.input_shape.width;
+        // Output columns whose taps are `kernel_width` consecutive pixels of one input row.
+        let interior = match (input_width + pad_left).checked_sub(kernel_width) {
+            Some(room) if kernel_height == 1 && pad_top == 0 => {
+                pad_left.div_ceil(stride_width)..(room / stride_width + 1).min(output_width)
+            }
+            _ => 0..0,
+        };
         for output_y in 0..output_height {
             for output_x in 0..output_width {
                 let output_pixel = (output_y * output_width + output_x) * channels;
-                let tap_pixels = self
-                    .window
-                    .taps_of(self.input_shape, output_y, output_x)
-                    .map(|(pixel, _)| pixel * channels);
-                for first in (0..quads).step_by(4) {
-                    let mut largest = splat(-128);
-                    for at in tap_pixels.clone() {
-                        if let Some(quad) = input.get(at + first..).and_then(|rest| rest.first_chunk::<4>()) {
-                            largest = max_i8x4(largest, word(quad));
-                        }
-                    }
-                    let clamped = min_i8x4(max_i8x4(largest, low), high);
-                    if let Some(slots) = output.get_mut(output_pixel + first..output_pixel + first + 4) {
-                        slots.copy_from_slice(&clamped.to_le_bytes().map(|byte| byte as i8));
-                    }
-                }
-                for channel in quads..channels {
-                    let largest =
-                        tap_pixels.clone().fold(i8::MIN, |largest, at| largest.max(input[at + channel]));
-                    output[output_pixel + channel] = self.activation.clamp_quantized(i32::from(largest));
+                if interior.contains(&output_x) {
+                    let first = output_y * stride_height * input_width + output_x * stride_width - pad_left;
+                    let taps = (first..first + kernel_width).map(|pixel| pixel * channels);
+                    self.max_position(input, output, output_pixel, taps);
+                } else {
+                    let taps = self.window.taps_of(self.input_shape, output_y, output_x);
+                    self.max_position(input, output, output_pixel, taps.map(|(pixel, _)| pixel * channels));
                 }
             }
         }
         true
+    }
+
+    /// The maxima at one output position whose taps start at `tap_pixels` (channel 0 of each).
+    #[inline(always)]
+    fn max_position(
+        &self,
+        input: &[i8],
+        output: &mut [i8],
+        output_pixel: usize,
+        tap_pixels: impl Iterator<Item = usize> + Clone,
+    ) {
+        let channels = self.output_shape.channels;
+        let splat = |value: i32| u32::from_ne_bytes([value.clamp(-128, 127) as i8 as u8; 4]);
+        let (low, high) = (splat(self.activation.min), splat(self.activation.max));
+        let quads = channels / 4 * 4;
+        for first in (0..quads).step_by(4) {
+            let mut largest = splat(-128);
+            for at in tap_pixels.clone() {
+                if let Some(quad) = input.get(at + first..).and_then(|rest| rest.first_chunk::<4>()) {
+                    largest = max_i8x4(largest, word(quad));
+                }
+            }
+            let clamped = min_i8x4(max_i8x4(largest, low), high);
+            if let Some(slots) = output.get_mut(output_pixel + first..output_pixel + first + 4) {
+                slots.copy_from_slice(&clamped.to_le_bytes().map(|byte| byte as i8));
+            }
+        }
+        for channel in quads..channels {
+            let largest = tap_pixels
+                .clone()
+                .fold(i8::MIN, |largest, at| input.get(at + channel).map_or(largest, |&value| largest.max(value)));
+            if let Some(slot) = output.get_mut(output_pixel + channel) {
+                *slot = self.activation.clamp_quantized(i32::from(largest));
+            }
+        }
     }
 
     /// [`Pool2d::max`] one channel at a time, through the shared window fold.
