@@ -359,6 +359,36 @@ async fn real_boards_show_their_flash_plan_and_say_when_no_probe_is_attached() {
     app.client.clone().close().await.expect("session closes");
 }
 
+/// Issue 17: the Deployment page builds the lean firmware of the project's model for the board
+/// chosen (the same engine as `mote deploy --export firmware`): the ELF, its footprint and a README.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lean_firmware_is_exported_from_deployment() {
+    let work = tempfile::tempdir().unwrap();
+    let (_, dsp, learn) = mote_e2e::clib::DENSE;
+    mote_e2e::clib::train_basic_motions(work.path(), 10_000, dsp, learn);
+    let app = App::launch().await;
+    open_project(&app, &work.path().join("p")).await;
+    app.click("[data-page=deployment]").await;
+    app.wait_for("#export-firmware").await;
+    app.set_value("#lean-board", "microbit-v2").await;
+    app.screenshot("deployment-lean-firmware").await;
+    let out = work.path().join("fw");
+    let export = "return window.__TAURI_INTERNALS__.invoke('export_model', { format: 'firmware', dir: arguments[0], board: 'microbit-v2' }).then((f) => f, (e) => JSON.stringify(e))";
+    let files = app.client.execute(export, vec![out.to_str().unwrap().into()]).await.expect("export_model");
+    let files: Vec<String> = serde_json::from_value(files.clone()).unwrap_or_else(|_| panic!("files: {files}"));
+    assert_eq!(files.len(), 3, "{files:?}");
+    let elf = std::fs::read(out.join("microbit-v2.elf")).unwrap();
+    let footprint = mote_pipeline::firmware::footprint(&elf).unwrap();
+    assert!(footprint.flash_parts.iter().any(|(part, bytes)| part == "model" && *bytes > 0), "{footprint:?}");
+    let readme = std::fs::read_to_string(out.join("README.md")).unwrap();
+    assert!(readme.contains("mote flash --board microbit-v2"), "{readme}");
+    // Without a board the engine says what is missing.
+    let refused = "return window.__TAURI_INTERNALS__.invoke('export_model', { format: 'firmware', dir: arguments[0], board: null }).then((f) => JSON.stringify(f), (e) => JSON.stringify(e))";
+    let said = app.client.execute(refused, vec![out.to_str().unwrap().into()]).await.expect("export_model");
+    assert!(said.as_str().is_some_and(|t| t.contains("export.board") && t.contains("microbit-v2")), "{said}");
+    app.client.clone().close().await.expect("session closes");
+}
+
 /// `mote` with `args` in `dir`, which must succeed.
 fn mote_in(dir: &std::path::Path, args: &[&str]) {
     let status = std::process::Command::new(mote_e2e::workspace_binary("mote"))

@@ -294,5 +294,44 @@ fn main() {
         columns.push((format!("{board} lean (BasicMotions)"), read_footprint(&out.join(format!("{board}.elf")))));
     }
     print_footprints(&columns);
+
+    // What each optional kernel and DSP block adds to a lean micro:bit firmware (any model can be
+    // built in with any features; a blob needing a left-out one would be refused at run time),
+    // next to the constants the flash estimate uses.
+    println!();
+    println!("lean micro:bit v2 firmware code by feature (the estimate's constants in brackets):");
+    let blob = impulse.work.path().join("p/models/1/model.mote");
+    let lean_flash = |features: &str| -> u64 {
+        let bytes = std::fs::read(&blob).unwrap();
+        let model = mote_runtime::Model::parse(&bytes).unwrap();
+        let plan = mote_pipeline::firmware::lean_plan(&model).unwrap();
+        let status = Command::new("bash")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/build-firmware.sh"))
+            .args(["--lean", features, "microbit-v2"])
+            .env("MOTE_LEAN_MODEL", &blob)
+            .env("MOTE_LEAN_MEMORY", plan.memory.map(|n| n.to_string()).join(","))
+            .status()
+            .unwrap();
+        assert!(status.success(), "lean build with {features}");
+        let elf = general_elf("microbit-v2");
+        let packed = elf.to_str().unwrap();
+        let at = packed.rfind("/thumbv7em-none-eabihf/").unwrap();
+        read_footprint(Path::new(&format!("{}/lean{}", &packed[..at], &packed[at..]))).flash
+    };
+    let blob_bytes = std::fs::metadata(&blob).unwrap().len();
+    let raw = lean_flash("mote-dsp/raw");
+    println!(
+        "  base (agent, wire, board, runtime core, raw block): {} B [{}]",
+        raw - blob_bytes,
+        mote_convert::estimate::LEAN_BASE_BYTES
+    );
+    for (kernel, constant) in mote_convert::estimate::KERNEL_CODE_BYTES {
+        let with = lean_flash(&format!("mote-dsp/raw mote-runtime/{kernel}"));
+        println!("  kernel {kernel}: +{} B [{constant}]", with - raw);
+    }
+    for (block, constant) in mote_convert::estimate::DSP_BLOCK_CODE_BYTES {
+        let with = lean_flash(&format!("mote-dsp/{block}"));
+        println!("  DSP block {block}: +{} B [{constant}]", with - raw);
+    }
     println!("stack high-water of the general agent on the emulated board (painted {STACK_PAINTED} B below {STACK_TOP:#x}), after every model ran: {stack} B");
 }

@@ -16,6 +16,9 @@ use crate::{Clock, Link, ModelStore, Refusal, Sensors};
 /// Streams that can run at once.
 pub const MAX_STREAMS: usize = 2;
 
+/// What a board answers to a message only a board sends.
+const BOARD_TO_HOST: &str = "a board-to-host message sent to the board";
+
 /// Reads per `poll` at most, so streaming keeps its schedule while a host floods us.
 const MAX_READS_PER_POLL: usize = 8;
 
@@ -130,7 +133,7 @@ impl<'b, L: Link, S: Sensors, C: Clock, M: ModelStore, B: InferenceBuffers> Agen
                 break;
             }
             let mut input = &rx.buf[..n.min(rx.buf.len())];
-            while let Decoded::Frame { result, remaining } = rx.decoder.feed(input) {
+            while let Decoded::Frame { result, remaining } = rx.decoder.feed_requests(input) {
                 core.handle(result);
                 input = remaining;
             }
@@ -169,6 +172,9 @@ impl<'b, L: Link, S: Sensors, C: Clock, M: ModelStore, B: InferenceBuffers> Core
     fn handle(&mut self, request: Result<Message<'_>, FrameError>) {
         let message = match request {
             Ok(message) => message,
+            Err(FrameError::WrongDirection { .. }) => {
+                return self.refuse(Refusal::new(ErrorCode::UNEXPECTED, BOARD_TO_HOST));
+            }
             Err(error) => return self.refuse(Refusal::new(ErrorCode::MALFORMED, frame_error_detail(&error))),
         };
         let outcome = match message {
@@ -237,9 +243,8 @@ impl<'b, L: Link, S: Sensors, C: Clock, M: ModelStore, B: InferenceBuffers> Core
             | Message::ModelStatus(_)
             | Message::InferenceResult(_)
             | Message::InferenceWindow(_)
-            | Message::Ack { .. } => {
-                Err(Refusal::new(ErrorCode::UNEXPECTED, "a board-to-host message sent to the board"))
-            }
+            // The request decoder reports these as `WrongDirection` (above).
+            | Message::Ack { .. } => Err(Refusal::new(ErrorCode::UNEXPECTED, BOARD_TO_HOST)),
         };
         if let Err(refusal) = outcome {
             self.refuse(refusal);

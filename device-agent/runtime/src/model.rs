@@ -554,12 +554,29 @@ impl<'a> Model<'a> {
             .sum()
     }
 
-    /// Output values of convolutions (one requantization each).
+    /// Output values of (full) convolutions (one requantization each).
     pub fn conv_outputs(&self) -> u64 {
         use crate::op::OpKind;
         self.ops()
-            .filter(|op| matches!(op.kind, OpKind::Conv2d { .. } | OpKind::DepthwiseConv2d { .. }))
+            .filter(|op| matches!(op.kind, OpKind::Conv2d { .. }))
             .map(|op| self.tensor(op.output).range().len() as u64)
+            .sum()
+    }
+
+    /// Output values of depthwise convolutions.
+    pub fn depthwise_outputs(&self) -> u64 {
+        use crate::op::OpKind;
+        self.ops()
+            .filter(|op| matches!(op.kind, OpKind::DepthwiseConv2d { .. }))
+            .map(|op| self.tensor(op.output).range().len() as u64)
+            .sum()
+    }
+
+    /// The part of [`Model::macs`] in depthwise convolutions.
+    pub fn depthwise_macs(&self) -> u64 {
+        self.ops()
+            .filter(|op| matches!(op.kind, crate::op::OpKind::DepthwiseConv2d { .. }))
+            .map(|op| crate::interpreter::op_macs(self, &op))
             .sum()
     }
 
@@ -572,15 +589,11 @@ impl<'a> Model<'a> {
             .sum()
     }
 
-    /// The part of [`Model::macs`] in convolutions (which cost more per MAC than dense layers).
+    /// The part of [`Model::macs`] in (full) convolutions, which cost more per MAC than dense
+    /// layers; depthwise ones are [`Model::depthwise_macs`].
     pub fn conv_macs(&self) -> u64 {
         self.ops()
-            .filter(|op| {
-                matches!(
-                    op.kind,
-                    crate::op::OpKind::Conv2d { .. } | crate::op::OpKind::DepthwiseConv2d { .. }
-                )
-            })
+            .filter(|op| matches!(op.kind, crate::op::OpKind::Conv2d { .. }))
             .map(|op| crate::interpreter::op_macs(self, &op))
             .sum()
     }

@@ -2,6 +2,8 @@
 
 use core::fmt;
 
+use serde::Deserialize;
+
 use crate::Message;
 
 /// The frame checksum: CRC-32/ISO-HDLC (the zlib/Ethernet CRC) of the postcard payload.
@@ -88,6 +90,9 @@ pub enum FrameError {
     Malformed { error: postcard::Error, device_info_version: Option<u16> },
     /// The message was read but bytes were left over.
     TrailingBytes { extra: usize },
+    /// A board-to-host message arrived at a board ([`FrameDecoder::feed_requests`]); `tag` is
+    /// its variant.
+    WrongDirection { tag: u8 },
 }
 
 impl fmt::Display for FrameError {
@@ -103,6 +108,7 @@ impl fmt::Display for FrameError {
             FrameError::TrailingBytes { extra } => {
                 write!(f, "{extra} bytes left over after the message")
             }
+            FrameError::WrongDirection { tag } => write!(f, "message tag {tag} goes from a board to the host"),
         }
     }
 }
@@ -164,6 +170,22 @@ impl<const N: usize> FrameDecoder<N> {
     /// }
     /// ```
     pub fn feed<'buf, 'input>(&'buf mut self, input: &'input [u8]) -> Decoded<'buf, 'input> {
+        self.feed_with(input, message)
+    }
+
+    /// [`FrameDecoder::feed`] for a board: reads only the messages a host sends, and reports a
+    /// board-to-host message as [`FrameError::WrongDirection`]. The same frames give the same
+    /// messages as `feed`; a board that decodes this way carries no decoder for the messages it
+    /// only ever sends.
+    pub fn feed_requests<'buf, 'input>(&'buf mut self, input: &'input [u8]) -> Decoded<'buf, 'input> {
+        self.feed_with(input, request)
+    }
+
+    fn feed_with<'buf, 'input>(
+        &'buf mut self,
+        input: &'input [u8],
+        read: fn(&[u8]) -> Result<Message<'_>, FrameError>,
+    ) -> Decoded<'buf, 'input> {
         let mut input = input;
         loop {
             let Some(end) = input.iter().position(|&byte| byte == 0) else {
@@ -180,7 +202,7 @@ impl<const N: usize> FrameDecoder<N> {
             if len == 0 {
                 continue;
             }
-            return Decoded::Frame { result: decode_body(&mut self.buf[..len]), remaining: input };
+            return Decoded::Frame { result: decode_body(&mut self.buf[..len], read), remaining: input };
         }
     }
 
@@ -198,8 +220,11 @@ impl<const N: usize> FrameDecoder<N> {
     }
 }
 
-/// Decodes one frame body (COBS bytes between delimiters) in place.
-fn decode_body(body: &mut [u8]) -> Result<Message<'_>, FrameError> {
+/// Decodes one frame body (COBS bytes between delimiters) in place and `read`s its payload.
+fn decode_body(
+    body: &mut [u8],
+    read: fn(&[u8]) -> Result<Message<'_>, FrameError>,
+) -> Result<Message<'_>, FrameError> {
     let len = cobs::decode_in_place(body).map_err(|_| FrameError::Cobs)?;
     if len < CRC_LEN + 1 {
         return Err(FrameError::Truncated { len });
@@ -210,6 +235,11 @@ fn decode_body(body: &mut [u8]) -> Result<Message<'_>, FrameError> {
     if expected != computed {
         return Err(FrameError::Crc { expected, computed });
     }
+    read(payload)
+}
+
+/// Any message.
+fn message(payload: &[u8]) -> Result<Message<'_>, FrameError> {
     match postcard::take_from_bytes::<Message<'_>>(payload) {
         Ok((message, [])) => Ok(message),
         // A newer board's `DeviceInfo` may append fields: still say which version it speaks.
@@ -223,6 +253,43 @@ fn decode_body(body: &mut [u8]) -> Result<Message<'_>, FrameError> {
         Ok((_, rest)) => Err(FrameError::TrailingBytes { extra: rest.len() }),
         Err(error) => Err(FrameError::Malformed { error, device_info_version: device_info_version(payload) }),
     }
+}
+
+/// A host-to-board message, read variant by variant exactly as `Message`'s own decoder reads it
+/// (the variant's index as a varint, then its fields), so only those variants' decoders exist.
+fn request(payload: &[u8]) -> Result<Message<'_>, FrameError> {
+    fn malformed(error: postcard::Error) -> FrameError {
+        FrameError::Malformed { error, device_info_version: None }
+    }
+    fn whole<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, FrameError> {
+        match postcard::take_from_bytes::<T>(body) {
+            Ok((value, [])) => Ok(value),
+            Ok((_, rest)) => Err(FrameError::TrailingBytes { extra: rest.len() }),
+            Err(error) => Err(malformed(error)),
+        }
+    }
+    let (tag, body) = postcard::take_from_bytes::<u32>(payload).map_err(malformed)?;
+    Ok(match tag {
+        0 => Message::Hello(whole(body)?),
+        2 => Message::Ping { nonce: whole(body)? },
+        5 => Message::StartStream(whole(body)?),
+        8 => Message::StopStream { stream: whole(body)? },
+        10 => Message::ModelBegin(whole(body)?),
+        11 => Message::ModelChunk(whole(body)?),
+        12 => Message::ModelCommit { slot: whole(body)? },
+        14 => Message::StartInference(whole(body)?),
+        16 => {
+            whole::<()>(body)?;
+            Message::StopInference
+        }
+        18 => {
+            whole::<()>(body)?;
+            Message::ModelQuery
+        }
+        20 => Message::SimControl(whole(body)?),
+        1 | 3 | 4 | 6 | 7 | 9 | 13 | 15 | 17 | 19 => return Err(FrameError::WrongDirection { tag: tag as u8 }),
+        _ => return Err(malformed(postcard::Error::DeserializeBadEnum)),
+    })
 }
 
 /// Reads the protocol version a `DeviceInfo` payload declares, whatever follows it.

@@ -617,3 +617,82 @@ fn a_device_info_with_appended_fields_still_reports_its_version() {
         "{result:?}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// A board's decoder
+
+/// What `feed_requests` makes of one frame, next to `feed`.
+fn both<'a>(
+    frame: &[u8],
+    all: &'a mut FrameDecoder<BIG>,
+    requests: &'a mut FrameDecoder<BIG>,
+) -> (Result<Message<'a>, FrameError>, Result<Message<'a>, FrameError>) {
+    let (Decoded::Frame { result: full, .. }, Decoded::Frame { result: request, .. }) =
+        (all.feed(frame), requests.feed_requests(frame))
+    else {
+        panic!("one frame each")
+    };
+    (full, request)
+}
+
+/// Whether a host sends this message to a board.
+fn to_board(message: &Message<'_>) -> bool {
+    matches!(
+        message,
+        Message::Hello(_)
+            | Message::Ping { .. }
+            | Message::StartStream(_)
+            | Message::StopStream { .. }
+            | Message::ModelBegin(_)
+            | Message::ModelChunk(_)
+            | Message::ModelCommit { .. }
+            | Message::StartInference(_)
+            | Message::StopInference
+            | Message::ModelQuery
+            | Message::SimControl(_)
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    /// A board's decoder gives every host-to-board message exactly as the full decoder does, and
+    /// names every board-to-host one as such.
+    #[test]
+    fn the_request_decoder_reads_what_a_host_sends(message in any_message()) {
+        let frame = encode_frame_vec(&message).unwrap();
+        let (mut all, mut requests) = (FrameDecoder::<BIG>::new(), FrameDecoder::<BIG>::new());
+        let (full, request) = both(&frame, &mut all, &mut requests);
+        let full = full.expect("the full decoder reads every message");
+        if to_board(&message) {
+            check_same(&request.expect("a host-to-board message"), &full)?;
+        } else {
+            prop_assert_eq!(request, Err(FrameError::WrongDirection { tag: message.tag() }));
+        }
+    }
+
+    /// On any payload (valid CRC, arbitrary bytes) the two decoders agree: the same message, or
+    /// both refuse (a board-to-host message counts as refused by the board's decoder).
+    #[test]
+    fn the_request_decoder_agrees_with_the_full_one_on_any_payload(
+        tag in prop_oneof![3 => 0u8..22, 1 => any::<u8>()],
+        body in vec(any::<u8>(), 0..48),
+    ) {
+        let payload: Vec<u8> = std::iter::once(tag).chain(body).collect();
+        let frame = frame_of_payload(&payload);
+        let (mut all, mut requests) = (FrameDecoder::<BIG>::new(), FrameDecoder::<BIG>::new());
+        let (full, request) = both(&frame, &mut all, &mut requests);
+        match (&full, &request) {
+            (Ok(full), Ok(request)) => {
+                prop_assert!(to_board(full));
+                check_same(request, full)?;
+            }
+            (Ok(full), Err(error)) => {
+                prop_assert!(!to_board(full), "{full:?} refused: {error}");
+                prop_assert_eq!(error, &FrameError::WrongDirection { tag: full.tag() });
+            }
+            (Err(_), Ok(request)) => prop_assert!(false, "only the board's decoder read {request:?}"),
+            (Err(_), Err(_)) => {}
+        }
+    }
+}
