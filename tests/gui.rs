@@ -375,7 +375,8 @@ async fn the_lean_firmware_is_exported_from_deployment() {
     let out = work.path().join("fw");
     let export = "return window.__TAURI_INTERNALS__.invoke('export_model', { format: 'firmware', dir: arguments[0], board: 'microbit-v2' }).then((f) => f, (e) => JSON.stringify(e))";
     let files = app.client.execute(export, vec![out.to_str().unwrap().into()]).await.expect("export_model");
-    let files: Vec<String> = serde_json::from_value(files.clone()).unwrap_or_else(|_| panic!("files: {files}"));
+    let files: Vec<String> =
+        serde_json::from_value(files.clone()).unwrap_or_else(|_| panic!("files: {files}"));
     assert_eq!(files.len(), 3, "{files:?}");
     let elf = std::fs::read(out.join("microbit-v2.elf")).unwrap();
     let footprint = mote_pipeline::firmware::footprint(&elf).unwrap();

@@ -401,7 +401,18 @@ fn a_lean_firmware_runs_its_built_in_model_bit_for_bit() {
 
     let exported = mote(
         work.path(),
-        &["--json", "deploy", "--project", "p", "--export", "firmware", "--board", "qemu-mps2-an386", "--out", "fw"],
+        &[
+            "--json",
+            "deploy",
+            "--project",
+            "p",
+            "--export",
+            "firmware",
+            "--board",
+            "qemu-mps2-an386",
+            "--out",
+            "fw",
+        ],
     );
     let files: serde_json::Value = serde_json::from_slice(&exported.stdout).unwrap();
     assert_eq!(files["files"].as_array().map(Vec::len), Some(3), "{files}");
@@ -420,7 +431,8 @@ fn a_lean_firmware_runs_its_built_in_model_bit_for_bit() {
     // The flash estimate (`mote train`, the app) is the lean firmware's; this board's replayed
     // sensor table aside, it holds within 25 %.
     let blob = std::fs::read(work.path().join("p/models/1/model.mote")).unwrap();
-    let estimated = mote_convert::estimate::Footprint::of(&mote_runtime::Model::parse(&blob).unwrap()).flash_bytes();
+    let estimated =
+        mote_convert::estimate::Footprint::of(&mote_runtime::Model::parse(&blob).unwrap()).flash_bytes();
     let measured = lean.flash - part(&lean, "replayed sensor table");
     assert!(
         estimated.abs_diff(measured) * 4 <= measured,

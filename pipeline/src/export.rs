@@ -877,6 +877,13 @@ pub fn export_firmware(blob: &[u8], board: &str, out: &Path) -> Result<Vec<PathB
     let model = Model::parse(blob)?;
     let elf = crate::firmware::build_lean(board, blob)?;
     let image = read(elf)?;
+    // Two exports at once share the build; never hand out a firmware with another model in it.
+    if !image.windows(blob.len()).any(|window| window == blob) {
+        return Err(ExportError::BuildFailed(
+            "the firmware built does not carry this model (another export was building at the same time?); export again"
+                .into(),
+        ));
+    }
     let footprint = crate::firmware::footprint(&image).map_err(crate::firmware::FirmwareError::Flash)?;
     let plan = crate::firmware::lean_plan(&model)?;
     let json = serde_json::json!({

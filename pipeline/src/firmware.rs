@@ -5,10 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-pub use mote_flash::{
-    FlashError, FlashPlan, Footprint, RealBoard, Segment, find_uf2_drive, flash_with_probe, footprint, plan, uf2,
-};
 use mote_dsp::FeatureBlock as _;
+pub use mote_flash::{
+    FlashError, FlashPlan, Footprint, RealBoard, Segment, find_uf2_drive, flash_with_probe, footprint, plan,
+    uf2,
+};
 use mote_runtime::{Model, OpKind};
 
 #[derive(Debug, thiserror::Error)]
@@ -59,13 +60,23 @@ pub fn firmware_source() -> Option<PathBuf> {
     dir.join("Cargo.toml").exists().then(|| dir.canonicalize().unwrap_or(dir))
 }
 
-/// Where the firmware build puts `board`'s ELF (built for `target`): `$MOTE_FIRMWARE_TARGET_DIR`,
-/// else the firmware workspace's `target/`.
-pub fn board_elf(board: &str, target: &str) -> PathBuf {
-    let target_dir = std::env::var_os("MOTE_FIRMWARE_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| {
+/// Where the firmware build puts its output: `$MOTE_FIRMWARE_TARGET_DIR`, else the firmware
+/// workspace's `target/`.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("MOTE_FIRMWARE_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| {
         firmware_source().unwrap_or_else(|| PathBuf::from("device-agent/firmware")).join("target")
-    });
-    target_dir.join(target).join("release").join(board)
+    })
+}
+
+/// Where the firmware build puts `board`'s ELF (built for `target`).
+pub fn board_elf(board: &str, target: &str) -> PathBuf {
+    target_dir().join(target).join("release").join(board)
+}
+
+/// The ELF of a variant build of `board` (`scripts/build-firmware.sh --lean|--portable`: `variant`
+/// is `lean` or `portable`), in its own target dir beside the general agent's.
+pub fn variant_elf(variant: &str, board: &str, target: &str) -> PathBuf {
+    target_dir().join(variant).join(target).join("release").join(board)
 }
 
 /// Builds `board`'s firmware (a no-op for cargo when nothing changed) and returns the ELF.
@@ -166,19 +177,16 @@ pub fn build_lean(board: &str, blob: &[u8]) -> Result<PathBuf, FirmwareError> {
     };
     let model = Model::parse(blob).map_err(FirmwareError::Model)?;
     let plan = lean_plan(&model)?;
-    let lean_dir = board_elf(board, target)
-        .parent()
-        .and_then(Path::parent)
-        .and_then(Path::parent)
-        .map(|dir| dir.join("lean"))
-        .unwrap_or_else(|| PathBuf::from("lean"));
-    let elf = lean_dir.join(target).join("release").join(board);
+    let lean_dir = target_dir().join("lean");
+    let elf = variant_elf("lean", board, target);
     let Some(source) = firmware_source() else { return Err(FirmwareError::NotBuilt(elf)) };
-    std::fs::create_dir_all(&lean_dir).map_err(|source| FirmwareError::Write { path: lean_dir.clone(), source })?;
+    std::fs::create_dir_all(&lean_dir)
+        .map_err(|source| FirmwareError::Write { path: lean_dir.clone(), source })?;
     // The same bytes keep their file (and time stamp), so cargo rebuilds only for a new model.
     let model_path = lean_dir.join(format!("{board}.mote"));
     if std::fs::read(&model_path).ok().as_deref() != Some(blob) {
-        std::fs::write(&model_path, blob).map_err(|source| FirmwareError::Write { path: model_path.clone(), source })?;
+        std::fs::write(&model_path, blob)
+            .map_err(|source| FirmwareError::Write { path: model_path.clone(), source })?;
     }
     let memory = plan.memory.map(|n| n.to_string()).join(",");
     let output = Command::new("bash")

@@ -73,8 +73,10 @@ fn train((name, dsp, learn): ModelSettings, peer: Option<&'static str>) -> Train
 fn measure(trained: &Trained, port: &str) -> Counts {
     let dir = trained.work.path();
     mote(dir, &["deploy", "--project", "p", "--port", port]);
-    let text =
-        mote(dir, &["--json", "live", "--project", "p", "--port", port, "--verify", "--windows", &WINDOWS.to_string()]);
+    let text = mote(
+        dir,
+        &["--json", "live", "--project", "p", "--port", port, "--verify", "--windows", &WINDOWS.to_string()],
+    );
     let (mut dsp, mut nn) = (Vec::new(), Vec::new());
     for line in text.lines().filter(|line| line.starts_with('{') && line.contains("\"seq\"")) {
         let window: serde_json::Value = serde_json::from_str(line).unwrap();
@@ -181,16 +183,16 @@ fn main() {
         .status()
         .unwrap();
     assert!(status.success(), "scripts/build-firmware.sh --portable");
-    let portable_elf = {
-        let packed = packed_elf.to_str().unwrap();
-        let at = packed.rfind("/thumbv7em-none-eabihf/").unwrap();
-        PathBuf::from(format!("{}/portable{}", &packed[..at], &packed[at..]))
-    };
+    let portable_elf =
+        mote_pipeline::firmware::variant_elf("portable", "qemu-mps2-an386", "thumbv7em-none-eabihf");
     let dir = tempfile::tempdir().unwrap();
     let monitor = dir.path().join("monitor.sock");
-    let packed_board =
-        EmulatedBoard::boot(&BootOptions { elf: Some(packed_elf.clone()), register: false, monitor: Some(monitor.clone()) })
-            .expect("the emulated board boots");
+    let packed_board = EmulatedBoard::boot(&BootOptions {
+        elf: Some(packed_elf.clone()),
+        register: false,
+        monitor: Some(monitor.clone()),
+    })
+    .expect("the emulated board boots");
     let portable_board =
         EmulatedBoard::boot(&BootOptions { elf: Some(portable_elf.clone()), register: false, monitor: None })
             .expect("the emulated board with the portable kernels boots");
@@ -246,7 +248,10 @@ fn main() {
     if !peers.is_empty() {
         println!();
         println!("against the peer on the same emulated core (instructions per inference):");
-        println!("| network | Mote (packed) | {} | Mote / peer | peer per MAC | peer flash (B) | peer stack (B) |", peers[0].engine);
+        println!(
+            "| network | Mote (packed) | {} | Mote / peer | peer per MAC | peer flash (B) | peer stack (B) |",
+            peers[0].engine
+        );
         println!("|---|---|---|---|---|---|---|");
         for (model, (packed, _)) in models.iter().zip(&runs) {
             let Some(peer) = peers.iter().find(|p| Some(p.network.as_str()) == model.peer) else { continue };
@@ -288,10 +293,23 @@ fn main() {
         let out = impulse.work.path().join(format!("lean-{board}"));
         mote(
             impulse.work.path(),
-            &["deploy", "--project", "p", "--export", "firmware", "--board", board, "--out", out.to_str().unwrap()],
+            &[
+                "deploy",
+                "--project",
+                "p",
+                "--export",
+                "firmware",
+                "--board",
+                board,
+                "--out",
+                out.to_str().unwrap(),
+            ],
         );
         columns.push((format!("{board} general"), read_footprint(&general_elf(board))));
-        columns.push((format!("{board} lean (BasicMotions)"), read_footprint(&out.join(format!("{board}.elf")))));
+        columns.push((
+            format!("{board} lean (BasicMotions)"),
+            read_footprint(&out.join(format!("{board}.elf"))),
+        ));
     }
     print_footprints(&columns);
 
@@ -313,10 +331,8 @@ fn main() {
             .status()
             .unwrap();
         assert!(status.success(), "lean build with {features}");
-        let elf = general_elf("microbit-v2");
-        let packed = elf.to_str().unwrap();
-        let at = packed.rfind("/thumbv7em-none-eabihf/").unwrap();
-        read_footprint(Path::new(&format!("{}/lean{}", &packed[..at], &packed[at..]))).flash
+        read_footprint(&mote_pipeline::firmware::variant_elf("lean", "microbit-v2", "thumbv7em-none-eabihf"))
+            .flash
     };
     let blob_bytes = std::fs::metadata(&blob).unwrap().len();
     let raw = lean_flash("mote-dsp/raw");
@@ -333,5 +349,7 @@ fn main() {
         let with = lean_flash(&format!("mote-dsp/{block}"));
         println!("  DSP block {block}: +{} B [{constant}]", with - raw);
     }
-    println!("stack high-water of the general agent on the emulated board (painted {STACK_PAINTED} B below {STACK_TOP:#x}), after every model ran: {stack} B");
+    println!(
+        "stack high-water of the general agent on the emulated board (painted {STACK_PAINTED} B below {STACK_TOP:#x}), after every model ran: {stack} B"
+    );
 }

@@ -25,8 +25,12 @@ impl QemuBoard {
 
     /// Boots another firmware image (a lean firmware).
     pub fn boot_elf(elf: &Path) -> QemuBoard {
-        let board = EmulatedBoard::boot(&BootOptions { elf: Some(elf.to_path_buf()), register: false, monitor: None })
-            .unwrap_or_else(|error| panic!("the emulated board boots {}: {error}", elf.display()));
+        let board = EmulatedBoard::boot(&BootOptions {
+            elf: Some(elf.to_path_buf()),
+            register: false,
+            monitor: None,
+        })
+        .unwrap_or_else(|error| panic!("the emulated board boots {}: {error}", elf.display()));
         QemuBoard { pty: board.port.clone(), board }
     }
 

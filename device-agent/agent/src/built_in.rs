@@ -18,8 +18,10 @@ impl BuiltInModel {
     }
 }
 
-const BUILT_IN: Refusal =
-    Refusal::new(ErrorCode::UNSUPPORTED, "this firmware carries its model built in; build one for the new model");
+const BUILT_IN: Refusal = Refusal::new(
+    ErrorCode::UNSUPPORTED,
+    "this firmware carries its model built in; build one for the new model",
+);
 
 impl ModelStore for BuiltInModel {
     fn slot_count(&self) -> u8 {
@@ -35,7 +37,11 @@ impl ModelStore for BuiltInModel {
     }
 
     fn state(&self, slot: u8) -> SlotState {
-        if slot == 0 { SlotState::Valid { size: self.blob.len() as u32, crc: self.crc } } else { SlotState::Empty }
+        if slot == 0 {
+            SlotState::Valid { size: self.blob.len() as u32, crc: self.crc }
+        } else {
+            SlotState::Empty
+        }
     }
 
     fn active(&self) -> Option<u8> {

@@ -95,7 +95,15 @@ impl FeatureBlock for NotBuilt {
         Err(DspError::NotBuilt)
     }
 
-    fn compute(&self, _: &[i16], _: usize, _: &[f32], _: f32, _: &mut [f32], _: &mut [f32]) -> Result<usize, DspError> {
+    fn compute(
+        &self,
+        _: &[i16],
+        _: usize,
+        _: &[f32],
+        _: f32,
+        _: &mut [f32],
+        _: &mut [f32],
+    ) -> Result<usize, DspError> {
         Err(DspError::NotBuilt)
     }
 }

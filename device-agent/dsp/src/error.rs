@@ -179,7 +179,9 @@ impl fmt::Display for DspError {
             DspError::ScratchTooSmall { needed, got } => {
                 write!(f, "the scratch buffer holds {got} values; the block needs {needed}")
             }
-            DspError::NotBuilt => f.write_str("this build does not include the block (built for another impulse)"),
+            DspError::NotBuilt => {
+                f.write_str("this build does not include the block (built for another impulse)")
+            }
         }
     }
 }

@@ -76,7 +76,12 @@ mod tests {
         for config in configs {
             let bytes = encode(&config);
             assert_eq!(decode(&bytes), Ok(config.clone()), "{}", config.name());
-            assert_eq!(decode(&bytes[..bytes.len() - 1]), Err(DspDecodeError::Malformed), "cut {}", config.name());
+            assert_eq!(
+                decode(&bytes[..bytes.len() - 1]),
+                Err(DspDecodeError::Malformed),
+                "cut {}",
+                config.name()
+            );
         }
         assert_eq!(decode(&[9]), Err(DspDecodeError::Malformed));
         assert_eq!(decode(&[]), Err(DspDecodeError::Malformed));

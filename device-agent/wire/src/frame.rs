@@ -108,7 +108,9 @@ impl fmt::Display for FrameError {
             FrameError::TrailingBytes { extra } => {
                 write!(f, "{extra} bytes left over after the message")
             }
-            FrameError::WrongDirection { tag } => write!(f, "message tag {tag} goes from a board to the host"),
+            FrameError::WrongDirection { tag } => {
+                write!(f, "message tag {tag} goes from a board to the host")
+            }
         }
     }
 }
@@ -287,7 +289,9 @@ fn request(payload: &[u8]) -> Result<Message<'_>, FrameError> {
             Message::ModelQuery
         }
         20 => Message::SimControl(whole(body)?),
-        1 | 3 | 4 | 6 | 7 | 9 | 13 | 15 | 17 | 19 => return Err(FrameError::WrongDirection { tag: tag as u8 }),
+        1 | 3 | 4 | 6 | 7 | 9 | 13 | 15 | 17 | 19 => {
+            return Err(FrameError::WrongDirection { tag: tag as u8 });
+        }
         _ => return Err(malformed(postcard::Error::DeserializeBadEnum)),
     })
 }

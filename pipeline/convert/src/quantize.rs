@@ -380,8 +380,13 @@ pub fn quantize(
                     .flat_map(|c| (0..kernel_size).map(move |k| (k, c)))
                     .map(|(k, c)| layer.weights[k * channels + c])
                     .collect();
-                let mut filter =
-                    quantize_channels(&by_channel, &layer.biases, kernel_size, in_quant.scale, out_quant.scale);
+                let mut filter = quantize_channels(
+                    &by_channel,
+                    &layer.biases,
+                    kernel_size,
+                    in_quant.scale,
+                    out_quant.scale,
+                );
                 let rows = filter.weights.clone();
                 for c in 0..channels {
                     for k in 0..kernel_size {

@@ -705,8 +705,16 @@ impl From<LearnConfig> for FlatLearnConfig {
             ),
             BlockConfig::Conv1d { filters, kernel_size, pool, dense, dropout, separable } => {
                 FlatLearnConfig::Conv1d(
-                    FlatConv1d { filters, kernel_size, pool, dense, dropout, separable, ..FlatConv1d::default() }
-                        .with_common(common),
+                    FlatConv1d {
+                        filters,
+                        kernel_size,
+                        pool,
+                        dense,
+                        dropout,
+                        separable,
+                        ..FlatConv1d::default()
+                    }
+                    .with_common(common),
                 )
             }
             BlockConfig::KMeans { clusters } => {

@@ -43,15 +43,22 @@ pub(crate) fn shrink(network: &Network, goal_macs: usize, device: &Device) -> Ne
     // Convolutions: keep filters (outputs) and the previous block's kept filters (inputs).
     let input_channels = arch.shape.map_or(0, |shape| shape.channels);
     let mut inputs: Vec<usize> = (0..input_channels).collect();
-    for (block, ((conv, target), keep)) in network.convs.iter().zip(&mut pruned.convs).zip(&conv_keep).enumerate() {
+    for (block, ((conv, target), keep)) in
+        network.convs.iter().zip(&mut pruned.convs).zip(&conv_keep).enumerate()
+    {
         // A separable block's depthwise convolution keeps the channels that remain coming in.
-        if let (Some(depthwise), Some(target)) = (network.depthwise.get(block), pruned.depthwise.get_mut(block)) {
+        if let (Some(depthwise), Some(target)) =
+            (network.depthwise.get(block), pruned.depthwise.get_mut(block))
+        {
             let [_, _, kernel] = depthwise.weight.dims();
             let weight = values(&depthwise.weight);
             let kept: Vec<f32> =
                 inputs.iter().flat_map(|&c| weight[c * kernel..(c + 1) * kernel].iter().copied()).collect();
             target.weight = param(kept, [inputs.len(), 1, kernel], device);
-            target.bias = depthwise.bias.as_ref().map(|bias| param(pick(&values(bias), &inputs), [inputs.len()], device));
+            target.bias = depthwise
+                .bias
+                .as_ref()
+                .map(|bias| param(pick(&values(bias), &inputs), [inputs.len()], device));
         }
         let [_, channels_in, kernel] = conv.weight.dims();
         let weight = values(&conv.weight);

@@ -74,7 +74,14 @@ fn masks_are_drawn_from_the_seed() {
         .with_augmented(&features, &origin)
         .unwrap();
     let config = |augment: Option<Augment>, seed| LearnConfig {
-        block: BlockConfig::Conv1d { filters: vec![4], kernel_size: 3, pool: 2, dense: vec![], dropout: 0.0, separable: false },
+        block: BlockConfig::Conv1d {
+            filters: vec![4],
+            kernel_size: 3,
+            pool: 2,
+            dense: vec![],
+            dropout: 0.0,
+            separable: false,
+        },
         epochs: 4,
         seed,
         augment,

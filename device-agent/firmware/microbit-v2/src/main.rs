@@ -81,7 +81,8 @@ impl Accelerometer {
 
 impl Sensors for Accelerometer {
     fn start(&mut self, _sensor: u8, rate_hz: u32) -> Result<(), Refusal> {
-        let odr = Self::odr_bits(rate_hz).ok_or(Refusal::new(ErrorCode::UNSUPPORTED_RATE, "rate not supported"))?;
+        let odr =
+            Self::odr_bits(rate_hz).ok_or(Refusal::new(ErrorCode::UNSUPPORTED_RATE, "rate not supported"))?;
         let fail = |_| Refusal::new(ErrorCode::UNKNOWN_SENSOR, "accelerometer did not answer on I2C");
         // Block data update + high resolution (±2 g); then the data rate with X, Y, Z enabled.
         self.i2c.blocking_write(Self::ADDRESS, &[Self::CTRL_REG4_A, 0x88]).map_err(fail)?;
@@ -207,8 +208,8 @@ fn main() -> ! {
     #[cfg(feature = "lean")]
     let store = mote_agent::BuiltInModel::new(&lean::MODEL.0);
     let clock = CycleClock { high: 0, last: 0 };
-    let mut agent = Agent::new(device_info(), Uart(uart), Accelerometer { i2c }, clock, store)
-        .with_inference(buffers);
+    let mut agent =
+        Agent::new(device_info(), Uart(uart), Accelerometer { i2c }, clock, store).with_inference(buffers);
     loop {
         agent.poll();
     }

@@ -26,8 +26,8 @@
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use cortex_m::peripheral::syst::SystClkSource;
-use heapless::spsc::{Consumer, Producer, Queue};
 use cortex_m_rt::{entry, exception};
+use heapless::spsc::{Consumer, Producer, Queue};
 use mote_agent::{Agent, ArrayBuffers, Clock, Link, LinkError, Sensors};
 use mote_wire::{AxisInfo, Capabilities, DeviceInfo, SensorInfo};
 
@@ -231,8 +231,9 @@ impl HostClock {
         let mut ticks = [0u32; 2];
         // SAFETY: SYS_ELAPSED writes the 64-bit tick count as two words at the address in r1,
         // which points at `ticks`.
-        let status =
-            unsafe { cortex_m_semihosting::syscall1(cortex_m_semihosting::nr::ELAPSED, ticks.as_mut_ptr() as usize) };
+        let status = unsafe {
+            cortex_m_semihosting::syscall1(cortex_m_semihosting::nr::ELAPSED, ticks.as_mut_ptr() as usize)
+        };
         if status != 0 {
             return None;
         }
@@ -369,9 +370,14 @@ fn main() -> ! {
     let store = model_store();
     // SAFETY: taken once, here, before anything else can reach them.
     let buffers = unsafe { &mut *core::ptr::addr_of_mut!(BUFFERS) };
-    let clock =
-        BoardClock { ticks: SysTickClock { high: 0, last_ms: 0 }, host: HostClock::new(), offset_ns: 0, last_ns: 0 };
-    let mut agent = Agent::new(device_info(), Uart::init(), ReplaySensor, clock, store).with_inference(buffers);
+    let clock = BoardClock {
+        ticks: SysTickClock { high: 0, last_ms: 0 },
+        host: HostClock::new(),
+        offset_ns: 0,
+        last_ns: 0,
+    };
+    let mut agent =
+        Agent::new(device_info(), Uart::init(), ReplaySensor, clock, store).with_inference(buffers);
     loop {
         agent.poll();
         // Sleep until the next SysTick (1 ms) or UART byte; the work in between is counted

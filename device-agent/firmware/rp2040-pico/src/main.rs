@@ -17,19 +17,21 @@
 
 use cortex_m_rt::entry;
 use embassy_executor::InterruptExecutor;
+use embassy_rp::Peri;
+use embassy_rp::bind_interrupts;
 use embassy_rp::flash::{Blocking, Flash};
 use embassy_rp::i2c::{self, I2c};
 use embassy_rp::interrupt;
 use embassy_rp::interrupt::{InterruptExt, Priority};
-use embassy_rp::Peri;
 use embassy_rp::peripherals::{I2C0, USB};
 use embassy_rp::usb::{self, Driver};
-use embassy_rp::bind_interrupts;
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_sync::pipe::Pipe;
 use embassy_time::{Duration, Instant};
 use embassy_usb::class::cdc_acm::{CdcAcmClass, Receiver, Sender, State};
-use mote_agent::{Agent, ArrayBuffers, Clock, FlashModelStore, Link, LinkError, Refusal, Sensors, SlotRegion};
+use mote_agent::{
+    Agent, ArrayBuffers, Clock, FlashModelStore, Link, LinkError, Refusal, Sensors, SlotRegion,
+};
 use mote_wire::{AxisInfo, Capabilities, DeviceInfo, ErrorCode, SensorInfo};
 
 bind_interrupts!(struct Irqs {
@@ -75,7 +77,8 @@ async fn usb_serial(usb: Peri<'static, USB>) -> ! {
         )
     };
     let driver = Driver::new(usb, Irqs);
-    let mut builder = embassy_usb::Builder::new(driver, config, config_descriptor, bos_descriptor, &mut [], control);
+    let mut builder =
+        embassy_usb::Builder::new(driver, config, config_descriptor, bos_descriptor, &mut [], control);
     let class = CdcAcmClass::new(&mut builder, cdc_state, 64);
     let (sender, receiver) = class.split();
     let mut device = builder.build();
@@ -259,8 +262,8 @@ fn main() -> ! {
     // SAFETY: the slots are XIP-mapped flash outside the program (memory.x); only this store
     // writes them.
     let store = unsafe { FlashModelStore::new(flash, regions) }.expect("slot layout is sector aligned");
-    let mut agent = Agent::new(device_info(), UsbSerial, Mpu6050 { i2c }, TimerClock, store)
-        .with_inference(buffers);
+    let mut agent =
+        Agent::new(device_info(), UsbSerial, Mpu6050 { i2c }, TimerClock, store).with_inference(buffers);
     loop {
         agent.poll();
     }

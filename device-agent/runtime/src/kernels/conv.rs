@@ -623,7 +623,8 @@ impl DepthwiseConv2d<'_> {
             return self.run_reference(input, output);
         }
         let Shape3 { height: output_height, width: output_width, channels } = self.output_shape;
-        let Window2d { kernel_height, kernel_width, stride_height, stride_width, pad_top, pad_left } = self.window;
+        let Window2d { kernel_height, kernel_width, stride_height, stride_width, pad_top, pad_left } =
+            self.window;
         let input_width = self.input_shape.width;
         // Output columns whose taps all lie inside the input row; with a one-row kernel and no
         // top padding, their taps are `kernel_width` consecutive pixels (the 1-D case).
@@ -641,13 +642,29 @@ impl DepthwiseConv2d<'_> {
                     let output_pixel = (output_y * output_width + output_x) * channels;
                     // (input index, filter index) of channel 0 at every tap inside the input.
                     if interior.contains(&output_x) {
-                        let first_pixel = output_y * stride_height * input_width + output_x * stride_width - pad_left;
-                        let taps = (0..kernel_width).map(move |tap| ((first_pixel + tap) * channels, tap * channels));
-                        self.depthwise_position(input, output, &block, block_start..block_end, output_pixel, taps);
+                        let first_pixel =
+                            output_y * stride_height * input_width + output_x * stride_width - pad_left;
+                        let taps = (0..kernel_width)
+                            .map(move |tap| ((first_pixel + tap) * channels, tap * channels));
+                        self.depthwise_position(
+                            input,
+                            output,
+                            &block,
+                            block_start..block_end,
+                            output_pixel,
+                            taps,
+                        );
                     } else {
                         let taps = self.window.taps_of(self.input_shape, output_y, output_x);
                         let taps = taps.map(move |(pixel, tap)| (pixel * channels, tap * channels));
-                        self.depthwise_position(input, output, &block, block_start..block_end, output_pixel, taps);
+                        self.depthwise_position(
+                            input,
+                            output,
+                            &block,
+                            block_start..block_end,
+                            output_pixel,
+                            taps,
+                        );
                     }
                 }
             }
@@ -675,16 +692,18 @@ impl DepthwiseConv2d<'_> {
         let acc = &mut acc[..len.min(CHANNEL_BLOCK)];
         for (input_at, filter_at) in taps {
             let start = block_channels.start;
-            let (Some(inputs), Some(weights)) =
-                (input.get(input_at + start..input_at + start + len), self.filter.get(filter_at + start..filter_at + start + len))
-            else {
+            let (Some(inputs), Some(weights)) = (
+                input.get(input_at + start..input_at + start + len),
+                self.filter.get(filter_at + start..filter_at + start + len),
+            ) else {
                 continue;
             };
             let mut lanes = acc.chunks_exact_mut(4);
             let mut input_quads = inputs.chunks_exact(4);
             let mut weight_quads = weights.chunks_exact(4);
             for ((lane, inputs), weights) in (&mut lanes).zip(&mut input_quads).zip(&mut weight_quads) {
-                let (Some(inputs), Some(weights)) = (inputs.first_chunk::<4>(), weights.first_chunk::<4>()) else {
+                let (Some(inputs), Some(weights)) = (inputs.first_chunk::<4>(), weights.first_chunk::<4>())
+                else {
                     continue;
                 };
                 let (inputs, weights) = (word(inputs), word(weights));
@@ -696,7 +715,8 @@ impl DepthwiseConv2d<'_> {
                 lane[1] = smlabb(inputs_odd, weights_odd, lane[1]);
                 lane[3] = smlatt(inputs_odd, weights_odd, lane[3]);
             }
-            let rest = lanes.into_remainder().iter_mut().zip(input_quads.remainder()).zip(weight_quads.remainder());
+            let rest =
+                lanes.into_remainder().iter_mut().zip(input_quads.remainder()).zip(weight_quads.remainder());
             for ((lane, &value), &weight) in rest {
                 let shifted_input = i32::from(value).wrapping_add(self.input_offset);
                 *lane = lane.wrapping_add(shifted_input.wrapping_mul(i32::from(weight)));

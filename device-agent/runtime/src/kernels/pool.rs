@@ -105,7 +105,8 @@ impl Pool2d {
             return true;
         }
         let Shape3 { height: output_height, width: output_width, channels } = self.output_shape;
-        let Window2d { kernel_height, kernel_width, stride_height, stride_width, pad_top, pad_left } = self.window;
+        let Window2d { kernel_height, kernel_width, stride_height, stride_width, pad_top, pad_left } =
+            self.window;
         let input_width = self.input_shape.width;
         // Output columns whose taps are `kernel_width` consecutive pixels of one input row.
         let interior = match (input_width + pad_left).checked_sub(kernel_width) {
@@ -156,9 +157,9 @@ impl Pool2d {
             }
         }
         for channel in quads..channels {
-            let largest = tap_pixels
-                .clone()
-                .fold(i8::MIN, |largest, at| input.get(at + channel).map_or(largest, |&value| largest.max(value)));
+            let largest = tap_pixels.clone().fold(i8::MIN, |largest, at| {
+                input.get(at + channel).map_or(largest, |&value| largest.max(value))
+            });
             if let Some(slot) = output.get_mut(output_pixel + channel) {
                 *slot = self.activation.clamp_quantized(i32::from(largest));
             }
