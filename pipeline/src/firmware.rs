@@ -135,7 +135,7 @@ pub fn image(
 
 /// The boards a lean firmware is built for, with their compilation targets.
 pub const LEAN_BOARDS: [(&str, &str); 2] =
-    [(crate::emulator::BOARD, "thumbv7em-none-eabihf"), ("microbit-v2", "thumbv7em-none-eabihf")];
+    [("qemu-mps2-an386", "thumbv7em-none-eabihf"), ("microbit-v2", "thumbv7em-none-eabihf")];
 
 /// What a lean firmware for one model is built with.
 #[derive(Debug, Clone, PartialEq, Eq)]
