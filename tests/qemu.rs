@@ -13,6 +13,14 @@ use mote_e2e::workspace_binary;
 use mote_pipeline::link::stream::{CaptureRequest, capture};
 use mote_pipeline::link::{Board, ConnectOptions, LinkError};
 
+/// The classified windows in `mote --json live` output (one JSON object per line).
+fn live_windows(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .filter(|line| line.starts_with('{') && line.contains("\"seq\""))
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
 }
@@ -49,11 +57,7 @@ fn firmware_streams_runs_the_uploaded_model_bit_for_bit_and_survives_garbage() {
         &["--json", "live", "--project", "p", "--port", &qemu.pty, "--verify", "--windows", "24"],
     );
     let text = String::from_utf8_lossy(&live.stdout);
-    let windows: Vec<serde_json::Value> = text
-        .lines()
-        .filter(|line| line.starts_with('{') && line.contains("\"seq\""))
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
+    let windows = live_windows(&text);
     assert_eq!(windows.len(), 24);
     let mut nn_instructions = Vec::new();
     for window in &windows {
@@ -295,8 +299,7 @@ fn a_pruned_model_is_smaller_and_the_board_runs_it_bit_for_bit() {
         );
         let text = String::from_utf8_lossy(&live.stdout);
         let mut instructions = Vec::new();
-        for line in text.lines().filter(|line| line.starts_with('{') && line.contains("\"seq\"")) {
-            let window: serde_json::Value = serde_json::from_str(line).unwrap();
+        for window in live_windows(&text) {
             assert_eq!(window["parity"], true, "{name}: board and host differ: {window}");
             instructions.push(window["nn_instructions"].as_u64().expect("instructions counted"));
         }
@@ -450,12 +453,7 @@ fn a_lean_firmware_runs_its_built_in_model_bit_for_bit() {
             work.path(),
             &["--json", "live", "--project", "p", "--port", &qemu.pty, "--verify", "--windows", windows],
         );
-        let text = String::from_utf8_lossy(&live.stdout).into_owned();
-        let windows: Vec<serde_json::Value> = text
-            .lines()
-            .filter(|line| line.starts_with('{') && line.contains("\"seq\""))
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect();
+        let windows = live_windows(&String::from_utf8_lossy(&live.stdout));
         for window in &windows {
             assert_eq!(window["parity"], true, "board and host differ: {window}");
             assert!(window["label"].is_string(), "the host knows the built-in model: {window}");
@@ -493,11 +491,7 @@ fn a_separable_cnn_runs_bit_for_bit_on_the_board() {
         &["--json", "live", "--project", "p", "--port", &qemu.pty, "--verify", "--windows", "4"],
     );
     let text = String::from_utf8_lossy(&live.stdout);
-    let windows: Vec<serde_json::Value> = text
-        .lines()
-        .filter(|line| line.starts_with('{') && line.contains("\"seq\""))
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
+    let windows = live_windows(&text);
     assert_eq!(windows.len(), 4, "{text}");
     for window in &windows {
         assert_eq!(window["parity"], true, "board and host differ: {window}");

@@ -85,13 +85,13 @@ pub fn build(board: &str, target: &str) -> Result<PathBuf, FirmwareError> {
     let Some(source) = firmware_source() else {
         return if elf.exists() { Ok(elf) } else { Err(FirmwareError::NotBuilt(elf)) };
     };
-    let script = source.join("../../scripts/build-firmware.sh");
-    let output = Command::new("bash")
-        .arg(&script)
-        .arg(board)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(FirmwareError::RunBuild)?;
+    run_build(Command::new("bash").arg(source.join("../../scripts/build-firmware.sh")).arg(board))?;
+    if elf.exists() { Ok(elf) } else { Err(FirmwareError::NotBuilt(elf)) }
+}
+
+/// Runs `scripts/build-firmware.sh` as `command` says; its error output when it fails.
+fn run_build(command: &mut Command) -> Result<(), FirmwareError> {
+    let output = command.stdin(Stdio::null()).output().map_err(FirmwareError::RunBuild)?;
     if !output.status.success() {
         let mut text = String::from_utf8_lossy(&output.stderr).into_owned();
         if text.trim().is_empty() {
@@ -99,7 +99,7 @@ pub fn build(board: &str, target: &str) -> Result<PathBuf, FirmwareError> {
         }
         return Err(FirmwareError::BuildFailed(text.trim_end().to_string()));
     }
-    if elf.exists() { Ok(elf) } else { Err(FirmwareError::NotBuilt(elf)) }
+    Ok(())
 }
 
 /// What a real board is flashed with.
@@ -189,20 +189,12 @@ pub fn build_lean(board: &str, blob: &[u8]) -> Result<PathBuf, FirmwareError> {
             .map_err(|source| FirmwareError::Write { path: model_path.clone(), source })?;
     }
     let memory = plan.memory.map(|n| n.to_string()).join(",");
-    let output = Command::new("bash")
-        .arg(source.join("../../scripts/build-firmware.sh"))
-        .args(["--lean", &plan.features.join(" "), board])
-        .env("MOTE_LEAN_MODEL", &model_path)
-        .env("MOTE_LEAN_MEMORY", memory)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(FirmwareError::RunBuild)?;
-    if !output.status.success() {
-        let mut text = String::from_utf8_lossy(&output.stderr).into_owned();
-        if text.trim().is_empty() {
-            text = String::from_utf8_lossy(&output.stdout).into_owned();
-        }
-        return Err(FirmwareError::BuildFailed(text.trim_end().to_string()));
-    }
+    run_build(
+        Command::new("bash")
+            .arg(source.join("../../scripts/build-firmware.sh"))
+            .args(["--lean", &plan.features.join(" "), board])
+            .env("MOTE_LEAN_MODEL", &model_path)
+            .env("MOTE_LEAN_MEMORY", memory),
+    )?;
     if elf.exists() { Ok(elf) } else { Err(FirmwareError::NotBuilt(elf)) }
 }

@@ -250,6 +250,18 @@ fn quantize_channels(
     out
 }
 
+/// A window over time (a row of height 1): `kernel` steps, moving `stride`, no padding.
+fn time_window(kernel: usize, stride: usize) -> Window2d {
+    Window2d {
+        kernel_height: 1,
+        kernel_width: kernel,
+        stride_height: 1,
+        stride_width: stride,
+        pad_top: 0,
+        pad_left: 0,
+    }
+}
+
 fn shape3(shape: &[usize]) -> Shape3 {
     match *shape {
         [n] => Shape3 { height: 1, width: 1, channels: n },
@@ -360,14 +372,7 @@ pub fn quantize(
                     in_quant.scale,
                     out_quant.scale,
                 );
-                let window = Window2d {
-                    kernel_height: 1,
-                    kernel_width: kernel_size,
-                    stride_height: 1,
-                    stride_width: 1,
-                    pad_top: 0,
-                    pad_left: 0,
-                };
+                let window = time_window(kernel_size, 1);
                 builder.op(OpSpec::Conv2d { input: current, output: next, window, filter, activation });
                 current = next;
             }
@@ -393,14 +398,7 @@ pub fn quantize(
                         filter.weights[k * channels + c] = rows[c * kernel_size + k];
                     }
                 }
-                let window = Window2d {
-                    kernel_height: 1,
-                    kernel_width: kernel_size,
-                    stride_height: 1,
-                    stride_width: 1,
-                    pad_top: 0,
-                    pad_left: 0,
-                };
+                let window = time_window(kernel_size, 1);
                 builder.op(OpSpec::DepthwiseConv2d {
                     input: current,
                     output: next,
@@ -416,14 +414,7 @@ pub fn quantize(
                     return Err(unsupported("pooling needs a [time, channels] input"));
                 }
                 let next = tensor(&mut builder, &layer.output_shape, out_quant);
-                let window = Window2d {
-                    kernel_height: 1,
-                    kernel_width: size,
-                    stride_height: 1,
-                    stride_width: size,
-                    pad_top: 0,
-                    pad_left: 0,
-                };
+                let window = time_window(size, size);
                 builder.op(OpSpec::MaxPool2d { input: current, output: next, window, activation });
                 current = next;
             }

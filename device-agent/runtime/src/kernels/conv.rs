@@ -158,6 +158,34 @@ impl Window2d {
         taps_inside(output_x, self.kernel_width, self.stride_width, self.pad_left, input_width)
     }
 
+    /// Output columns below `output_width` whose kernel columns all read inside an input row of
+    /// `input_width` (`pad_left <= x·stride` and `x·stride − pad_left + kernel_width <= width`).
+    pub(crate) fn interior_columns(&self, input_width: usize, output_width: usize) -> Range<usize> {
+        match (input_width + self.pad_left).checked_sub(self.kernel_width) {
+            Some(room) => {
+                self.pad_left.div_ceil(self.stride_width)..(room / self.stride_width + 1).min(output_width)
+            }
+            None => 0..0,
+        }
+    }
+
+    /// For a one-row window without top padding, the output columns whose taps are
+    /// `kernel_width` consecutive pixels of one input row, each starting at
+    /// [`Window2d::first_pixel`]; empty for any other window.
+    pub(crate) fn one_row_interior(&self, input_width: usize, output_width: usize) -> Range<usize> {
+        if self.kernel_height == 1 && self.pad_top == 0 {
+            self.interior_columns(input_width, output_width)
+        } else {
+            0..0
+        }
+    }
+
+    /// The input pixel of the first tap of output `(output_y, output_x)`, for a column in
+    /// [`Window2d::one_row_interior`].
+    pub(crate) fn first_pixel(&self, output_y: usize, output_x: usize, input_width: usize) -> usize {
+        output_y * self.stride_height * input_width + output_x * self.stride_width - self.pad_left
+    }
+
     /// `(input pixel, kernel tap)` of every tap of output `(output_y, output_x)` that lies inside
     /// the input, row by row: the pixel is `iy · input.width + ix` and the tap
     /// `ky · kernel_width + kx`. Only for a window that [`Window2d::fits`] `input`.
@@ -347,13 +375,7 @@ impl Conv2d<'_> {
         }
         let Shape3 { height: output_height, width: output_width, channels: out_channels } = self.output_shape;
         let (offset, activation) = (self.output_offset, self.activation);
-        let Window2d { kernel_width, stride_width, pad_left, .. } = self.window;
-        let input_width = self.input_shape.width;
-        // Output columns x with pad_left <= x·stride and x·stride − pad_left + kernel <= width.
-        let interior = match (input_width + pad_left).checked_sub(kernel_width) {
-            Some(room) => pad_left.div_ceil(stride_width)..(room / stride_width + 1).min(output_width),
-            None => 0..0,
-        };
+        let interior = self.window.interior_columns(self.input_shape.width, output_width);
         let fields = &mut scratch.fields;
         for first_channel in (0..out_channels).step_by(CHANNEL_BLOCK) {
             let channels = first_channel..(first_channel + CHANNEL_BLOCK).min(out_channels);
@@ -623,17 +645,10 @@ impl DepthwiseConv2d<'_> {
             return self.run_reference(input, output);
         }
         let Shape3 { height: output_height, width: output_width, channels } = self.output_shape;
-        let Window2d { kernel_height, kernel_width, stride_height, stride_width, pad_top, pad_left } =
-            self.window;
         let input_width = self.input_shape.width;
-        // Output columns whose taps all lie inside the input row; with a one-row kernel and no
-        // top padding, their taps are `kernel_width` consecutive pixels (the 1-D case).
-        let interior = match (input_width + pad_left).checked_sub(kernel_width) {
-            Some(room) if kernel_height == 1 && pad_top == 0 => {
-                pad_left.div_ceil(stride_width)..(room / stride_width + 1).min(output_width)
-            }
-            _ => 0..0,
-        };
+        let kernel_width = self.window.kernel_width;
+        // Where the taps are consecutive pixels of one row (the 1-D case), no 2-D iterator.
+        let interior = self.window.one_row_interior(input_width, output_width);
         for block_start in (0..channels).step_by(CHANNEL_BLOCK) {
             let block_end = (block_start + CHANNEL_BLOCK).min(channels);
             let block = ChannelBlock::load(&self.bias, &self.requant, block_start..block_end);
@@ -642,8 +657,7 @@ impl DepthwiseConv2d<'_> {
                     let output_pixel = (output_y * output_width + output_x) * channels;
                     // (input index, filter index) of channel 0 at every tap inside the input.
                     if interior.contains(&output_x) {
-                        let first_pixel =
-                            output_y * stride_height * input_width + output_x * stride_width - pad_left;
+                        let first_pixel = self.window.first_pixel(output_y, output_x, input_width);
                         let taps = (0..kernel_width)
                             .map(move |tap| ((first_pixel + tap) * channels, tap * channels));
                         self.depthwise_position(

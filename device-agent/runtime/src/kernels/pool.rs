@@ -105,22 +105,15 @@ impl Pool2d {
             return true;
         }
         let Shape3 { height: output_height, width: output_width, channels } = self.output_shape;
-        let Window2d { kernel_height, kernel_width, stride_height, stride_width, pad_top, pad_left } =
-            self.window;
         let input_width = self.input_shape.width;
-        // Output columns whose taps are `kernel_width` consecutive pixels of one input row.
-        let interior = match (input_width + pad_left).checked_sub(kernel_width) {
-            Some(room) if kernel_height == 1 && pad_top == 0 => {
-                pad_left.div_ceil(stride_width)..(room / stride_width + 1).min(output_width)
-            }
-            _ => 0..0,
-        };
+        // Where the taps are consecutive pixels of one row (the 1-D case), no 2-D iterator.
+        let interior = self.window.one_row_interior(input_width, output_width);
         for output_y in 0..output_height {
             for output_x in 0..output_width {
                 let output_pixel = (output_y * output_width + output_x) * channels;
                 if interior.contains(&output_x) {
-                    let first = output_y * stride_height * input_width + output_x * stride_width - pad_left;
-                    let taps = (first..first + kernel_width).map(|pixel| pixel * channels);
+                    let first = self.window.first_pixel(output_y, output_x, input_width);
+                    let taps = (first..first + self.window.kernel_width).map(|pixel| pixel * channels);
                     self.max_position(input, output, output_pixel, taps);
                 } else {
                     let taps = self.window.taps_of(self.input_shape, output_y, output_x);
