@@ -585,8 +585,12 @@ fn signed_releases_reach_the_boards_and_bad_ones_leave_them_on_their_model() {
 
     // The good release, published by `mote release`: every board uploads it and confirms it.
     mote(&["release", "--project", &release_b, "--broker", &broker.url(), "--fleet", "lab"]);
+    // A board's "running" update and its status naming the new model are separate messages that
+    // can arrive in either order: wait for both.
     subscriber.wait_until(patience, "every board running the release", |m| {
-        all.iter().all(|d| updates(m, d).iter().any(|(state, _)| state == "running"))
+        all.iter().zip(&model_a).all(|(d, before)| {
+            updates(m, d).iter().any(|(state, _)| state == "running") && last_model(m, d) != *before
+        })
     });
     let received = subscriber.received();
     for (device, before) in all.iter().zip(&model_a) {
