@@ -10,7 +10,7 @@ pub use mote_flash::{
     FlashError, FlashPlan, Footprint, RealBoard, Segment, find_uf2_drive, flash_with_probe, footprint, plan,
     uf2,
 };
-use mote_runtime::{Model, OpKind};
+use mote_runtime::Model;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FirmwareError {
@@ -151,16 +151,10 @@ pub struct LeanPlan {
 pub fn lean_plan(model: &Model<'_>) -> Result<LeanPlan, FirmwareError> {
     let dsp = model.dsp();
     let mut features = vec![format!("mote-dsp/{}", dsp.name())];
-    for op in model.ops() {
-        let feature = match op.kind {
-            OpKind::Conv2d { .. } => "mote-runtime/conv",
-            OpKind::DepthwiseConv2d { .. } => "mote-runtime/depthwise",
-            OpKind::MaxPool2d { .. } | OpKind::AveragePool2d { .. } => "mote-runtime/pool",
-            OpKind::Add { .. } => "mote-runtime/add",
-            OpKind::FullyConnected { .. } | OpKind::Softmax { .. } | OpKind::Reshape => continue,
-        };
-        if !features.iter().any(|known| known == feature) {
-            features.push(feature.to_string());
+    for feature in model.ops().filter_map(|op| mote_convert::estimate::kernel_feature(&op)) {
+        let feature = format!("mote-runtime/{feature}");
+        if !features.contains(&feature) {
+            features.push(feature);
         }
     }
     let (samples, axes, rate) = (model.window_samples(), model.n_axes(), model.rate_hz());

@@ -51,8 +51,9 @@ pub const KERNEL_CODE_BYTES: [(&str, u64); 4] =
 pub const DSP_BLOCK_CODE_BYTES: [(&str, u64); 5] =
     [("raw", 0), ("flatten", 576), ("spectral", 24_132), ("mfe", 26_956), ("mfcc", 28_096)];
 
-/// The runtime feature (a key of [`KERNEL_CODE_BYTES`]) an operator needs, if any.
-fn kernel_feature(op: &mote_runtime::Op<'_>) -> Option<&'static str> {
+/// The runtime's cargo feature (a key of [`KERNEL_CODE_BYTES`]) an operator needs, if any; the
+/// lean firmware is built with exactly these.
+pub fn kernel_feature(op: &mote_runtime::Op<'_>) -> Option<&'static str> {
     use mote_runtime::OpKind;
     match op.kind {
         OpKind::Conv2d { .. } => Some("conv"),
